@@ -11,7 +11,9 @@
 //! | BN254 Fr FFT / IFFT / coset FFT | ark-poly `Radix2EvaluationDomain` |
 //! | BN254 G1 MSM | ark-ec `VariableBaseMSM::msm` |
 //!
-//! Backends: [`cpu::CpuBackend`] (rayon). The conformance suite in [`conformance`] is written once and
+//! Backends: [`cpu::CpuBackend`] (rayon) and, with the `wgpu` feature, `wgpu::WgpuBackend` (WGSL
+//! compute kernels); [`AnyBackend`] picks one at run time from [`BackendKind`] (`Auto | Cpu | Gpu`,
+//! env `ZKNODE_BACKEND`). The conformance suite in [`conformance`] is written once and
 //! instantiated per backend with [`conformance_suite!`].
 
 pub mod backend;
@@ -20,6 +22,9 @@ pub mod error;
 pub mod field;
 pub mod merkle;
 pub mod poseidon;
+pub mod select;
+#[cfg(feature = "wgpu")]
+pub mod wgpu;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -27,4 +32,5 @@ pub mod conformance;
 pub use backend::{Backend, Bn254FftKind, ColumnBatch, MerkleDigests, NttDirection, Order};
 pub use cpu::CpuBackend;
 pub use error::{KernelError, Result};
+pub use select::{AnyBackend, AnyBuffer, BackendKind, BACKEND_ENV};
 pub use field::{DeviceElement, Fq, Fr, G1Affine, G1Projective, Goldilocks, HashOut};

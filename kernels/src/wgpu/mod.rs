@@ -1,0 +1,196 @@
+//! The wgpu backend: WGSL compute kernels on any Vulkan, Metal or DX12 adapter (an NVIDIA GPU, or
+//! Mesa's lavapipe in CI).
+//!
+//! A [`WgpuBackend`] owns one device (explicit context; several backends may coexist). Buffers stay on
+//! the device between operations; only what the caller downloads crosses the bus. Kernels are compiled
+//! once per device on first use, device tables (twiddles, coset factors) built once per size.
+
+mod context;
+mod ntt;
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+pub use context::{AdapterSummary, ADAPTER_ENV};
+use context::Gpu;
+
+use crate::backend::{Backend, Bn254FftKind, ColumnBatch, MerkleDigests, NttDirection, Order};
+use crate::error::{require_len, KernelError, Result};
+use crate::field::{DeviceElement, Fr, G1Affine, G1Projective, Goldilocks};
+
+/// A typed buffer on a wgpu device: `len` elements of `T::WORDS` u32 words each.
+pub struct WgpuBuffer<T> {
+    buffer: wgpu::Buffer,
+    len: usize,
+    _element: PhantomData<fn() -> T>,
+}
+
+impl<T> core::fmt::Debug for WgpuBuffer<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WgpuBuffer").field("len", &self.len).finish_non_exhaustive()
+    }
+}
+
+impl<T: DeviceElement> WgpuBuffer<T> {
+    fn new(buffer: wgpu::Buffer, len: usize) -> Self {
+        Self { buffer, len, _element: PhantomData }
+    }
+
+    /// The underlying wgpu buffer (for kernels of other crates that chain on it).
+    pub fn raw(&self) -> &wgpu::Buffer {
+        &self.buffer
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// The wgpu backend. Cheap to clone (the device is shared).
+#[derive(Clone, Debug)]
+pub struct WgpuBackend {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    gpu: Gpu,
+    tables: ntt::Tables,
+    /// Bound where a kernel's layout has a slot the operation does not use.
+    dummy: wgpu::Buffer,
+}
+
+impl WgpuBackend {
+    /// Opens the best suitable adapter (see [`ADAPTER_ENV`]); fails with
+    /// [`KernelError::BackendUnavailable`] when there is none, naming what was found and why it was
+    /// passed over.
+    pub fn new() -> Result<Self> {
+        let gpu = Gpu::open()?;
+        let dummy = gpu.storage_buffer("unused binding", 16)?;
+        Ok(Self { inner: Arc::new(Inner { gpu, tables: ntt::Tables::default(), dummy }) })
+    }
+
+    /// The adapter this backend runs on.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.inner.gpu.adapter
+    }
+
+    fn gpu(&self) -> &Gpu {
+        &self.inner.gpu
+    }
+}
+
+fn unimplemented_kernel(what: &str) -> KernelError {
+    KernelError::BackendUnavailable { backend: "wgpu", reason: format!("{what} has no wgpu kernel yet") }
+}
+
+impl Backend for WgpuBackend {
+    type Buffer<T: DeviceElement> = WgpuBuffer<T>;
+
+    fn name(&self) -> String {
+        format!("wgpu({})", self.adapter().name)
+    }
+
+    fn upload<T: DeviceElement>(&self, host: &[T]) -> Result<WgpuBuffer<T>> {
+        let mut words = vec![0u32; host.len() * T::WORDS];
+        for (x, out) in host.iter().zip(words.chunks_exact_mut(T::WORDS)) {
+            x.encode(out);
+        }
+        Ok(WgpuBuffer::new(self.gpu().upload_words("upload", &words)?, host.len()))
+    }
+
+    fn download<T: DeviceElement>(&self, buf: &WgpuBuffer<T>) -> Result<Vec<T>> {
+        let words = self.gpu().read_words(&buf.buffer, 0, (buf.len * T::WORDS) as u64)?;
+        words
+            .chunks_exact(T::WORDS)
+            .enumerate()
+            .map(|(index, w)| T::decode(w).ok_or(KernelError::NonCanonical { index, reason: "invalid element read back" }))
+            .collect()
+    }
+
+    fn download_rows<T: DeviceElement>(&self, buf: &WgpuBuffer<T>, width: usize, rows: &[usize]) -> Result<Vec<Vec<T>>> {
+        if width == 0 {
+            return Ok(vec![Vec::new(); rows.len()]);
+        }
+        if buf.len % width != 0 {
+            return Err(KernelError::InvalidArgument(format!(
+                "buffer of {} elements is not a matrix of width {width}",
+                buf.len
+            )));
+        }
+        let num_rows = buf.len / width;
+        rows.iter()
+            .map(|&r| {
+                if r >= num_rows {
+                    return Err(KernelError::InvalidArgument(format!("row {r} out of range (matrix has {num_rows} rows)")));
+                }
+                let words_per_row = (width * T::WORDS) as u64;
+                let words = self.gpu().read_words(&buf.buffer, r as u64 * words_per_row, words_per_row)?;
+                words
+                    .chunks_exact(T::WORDS)
+                    .enumerate()
+                    .map(|(i, w)| {
+                        T::decode(w).ok_or(KernelError::NonCanonical { index: r * width + i, reason: "invalid element read back" })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn buffer_len<T: DeviceElement>(&self, buf: &WgpuBuffer<T>) -> usize {
+        buf.len
+    }
+
+    fn ntt(
+        &self,
+        columns: &mut WgpuBuffer<Goldilocks>,
+        shape: ColumnBatch,
+        direction: NttDirection,
+        input_order: Order,
+        output_order: Order,
+    ) -> Result<()> {
+        require_len("ntt columns", shape.len(), columns.len)?;
+        ntt::ntt(self.gpu(), &self.inner.tables, &self.inner.dummy, &columns.buffer, shape, direction, input_order, output_order)
+    }
+
+    fn coset_lde_rows(
+        &self,
+        coeffs: &WgpuBuffer<Goldilocks>,
+        shape: ColumnBatch,
+        rate_bits: usize,
+        shift: Goldilocks,
+    ) -> Result<WgpuBuffer<Goldilocks>> {
+        require_len("coset_lde coefficients", shape.len(), coeffs.len)?;
+        let out = ntt::coset_lde_rows(self.gpu(), &self.inner.tables, &coeffs.buffer, shape, rate_bits, shift)?;
+        Ok(WgpuBuffer::new(out, (shape.len()) << rate_bits))
+    }
+
+    fn poseidon_permute(&self, _states: &mut WgpuBuffer<Goldilocks>) -> Result<()> {
+        Err(unimplemented_kernel("poseidon_permute"))
+    }
+
+    fn hash_rows(&self, _rows: &WgpuBuffer<Goldilocks>, _width: usize) -> Result<WgpuBuffer<Goldilocks>> {
+        Err(unimplemented_kernel("hash_rows"))
+    }
+
+    fn merkle_tree(
+        &self,
+        _leaves: &WgpuBuffer<Goldilocks>,
+        _width: usize,
+        _cap_height: usize,
+    ) -> Result<MerkleDigests<WgpuBuffer<Goldilocks>>> {
+        Err(unimplemented_kernel("merkle_tree"))
+    }
+
+    fn bn254_fft(&self, _values: &mut WgpuBuffer<Fr>, _kind: Bn254FftKind) -> Result<()> {
+        Err(unimplemented_kernel("bn254_fft"))
+    }
+
+    fn bn254_msm(&self, _bases: &WgpuBuffer<G1Affine>, _scalars: &WgpuBuffer<Fr>) -> Result<G1Projective> {
+        Err(unimplemented_kernel("bn254_msm"))
+    }
+}
