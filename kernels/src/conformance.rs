@@ -570,21 +570,51 @@ pub fn bn254_msm_matches_ark_ec<B: Backend>(backend: &B) {
     );
 }
 
+/// Environment variable: when `1`, a device backend that cannot be opened fails the suite instead of
+/// skipping it (CI sets it, since CI installs a software Vulkan device).
+pub const REQUIRE_GPU_ENV: &str = "ZKNODE_REQUIRE_GPU";
+
+/// Whether [`REQUIRE_GPU_ENV`] asks for a device backend.
+pub fn gpu_required() -> bool {
+    std::env::var(REQUIRE_GPU_ENV).is_ok_and(|v| v == "1")
+}
+
 /// Instantiates the whole conformance suite as `#[test]`s for one backend.
 ///
-/// `$ty` is the backend type and `$make` an expression building it; the backend is built once per
-/// test binary and shared by the tests.
+/// - `conformance_suite!(Type, make)`: `make` builds the backend; it is built once per test binary.
+/// - `conformance_suite!(device Type, make)`: `make` returns a `Result`; when it fails, each test
+///   fails if [`REQUIRE_GPU_ENV`]`=1` and otherwise reports the reason and skips.
 #[macro_export]
 macro_rules! conformance_suite {
+    (device $ty:ty, $make:expr) => {
+        $crate::conformance_suite!(@suite $ty, {
+            static BACKEND: ::std::sync::OnceLock<::core::result::Result<$ty, ::std::string::String>> =
+                ::std::sync::OnceLock::new();
+            match BACKEND.get_or_init(|| ($make).map_err(|e| e.to_string())) {
+                Ok(b) => Some(b),
+                Err(e) if $crate::conformance::gpu_required() => {
+                    panic!("{}=1 but the device backend cannot be opened: {e}", $crate::conformance::REQUIRE_GPU_ENV)
+                }
+                Err(e) => {
+                    eprintln!("SKIPPED: device backend unavailable ({e}); set {}=1 to fail instead",
+                        $crate::conformance::REQUIRE_GPU_ENV);
+                    None
+                }
+            }
+        });
+    };
     ($ty:ty, $make:expr) => {
+        $crate::conformance_suite!(@suite $ty, {
+            static BACKEND: ::std::sync::OnceLock<$ty> = ::std::sync::OnceLock::new();
+            Some(BACKEND.get_or_init(|| $make))
+        });
+    };
+    (@suite $ty:ty, $get:block) => {
         mod conformance {
             #[allow(unused_imports)]
             use super::*;
 
-            fn backend() -> &'static $ty {
-                static BACKEND: ::std::sync::OnceLock<$ty> = ::std::sync::OnceLock::new();
-                BACKEND.get_or_init(|| $make)
-            }
+            fn backend() -> Option<&'static $ty> $get
 
             $crate::conformance_suite!(@tests
                 buffers_round_trip,
@@ -612,7 +642,9 @@ macro_rules! conformance_suite {
         $(
             #[test]
             fn $check() {
-                $crate::conformance::$check(backend());
+                if let Some(backend) = backend() {
+                    $crate::conformance::$check(backend);
+                }
             }
         )*
     };

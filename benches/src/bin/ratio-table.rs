@@ -1,7 +1,9 @@
 //! Prints ours/reference median ratios of the last criterion run as a Markdown table.
 //!
 //! Usage: `cargo run -p zknode-benches --bin ratio-table [-- <criterion dir>]`. The criterion directory
-//! defaults to `$CARGO_TARGET_DIR/criterion` or `target/criterion`. A ratio below 1 means ours is faster.
+//! defaults to `$CARGO_TARGET_DIR/criterion` or `target/criterion`. Every implementation in a group
+//! is compared with the group's `reference` (plonky2/arkworks for the kernel benches, the CPU backend
+//! for the GPU benches); a ratio below 1 means faster than the reference.
 
 // A command-line tool: its table goes to stdout.
 #![allow(clippy::print_stdout)]
@@ -10,12 +12,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use zknode_benches::{OURS, REFERENCE};
+use zknode_benches::REFERENCE;
 
+/// Medians of one (group, size): the reference and every other implementation.
 #[derive(Default)]
 struct Row {
-    ours_ns: Option<f64>,
     reference_ns: Option<f64>,
+    others: BTreeMap<String, f64>,
 }
 
 fn criterion_dir() -> PathBuf {
@@ -76,28 +79,30 @@ fn main() -> Result<()> {
         let bench = read_json(&new_dir.join("benchmark.json"))?;
         let estimates = read_json(&new_dir.join("estimates.json"))?;
         let group = bench["group_id"].as_str().unwrap_or_default().to_string();
-        let function = bench["function_id"].as_str().unwrap_or_default();
+        let function = bench["function_id"].as_str().unwrap_or_default().to_string();
         let size = bench["value_str"].as_str().unwrap_or("-");
         let median = estimates["median"]["point_estimate"]
             .as_f64()
             .with_context(|| format!("no median in {}", new_dir.display()))?;
         let row = rows.entry((group, size_key(size))).or_default();
-        match function {
-            f if f == OURS => row.ours_ns = Some(median),
-            f if f == REFERENCE => row.reference_ns = Some(median),
-            _ => {}
+        if function == REFERENCE {
+            row.reference_ns = Some(median);
+        } else {
+            row.others.insert(function, median);
         }
     }
 
-    println!("| benchmark | size | zknode (median) | reference (median) | zknode / reference |");
-    println!("| --- | --- | ---: | ---: | ---: |");
+    println!("| benchmark | size | implementation | median | reference median | implementation / reference |");
+    println!("| --- | --- | --- | ---: | ---: | ---: |");
     for ((group, (_, size)), row) in &rows {
-        let fmt = |v: Option<f64>| v.map_or_else(|| "—".to_string(), human);
-        let ratio = match (row.ours_ns, row.reference_ns) {
-            (Some(o), Some(r)) if r > 0.0 => format!("{:.2}", o / r),
-            _ => "—".to_string(),
-        };
-        println!("| {group} | {size} | {} | {} | {ratio} |", fmt(row.ours_ns), fmt(row.reference_ns));
+        let reference = row.reference_ns.map_or_else(|| "—".to_string(), human);
+        for (function, &median) in &row.others {
+            let ratio = match row.reference_ns {
+                Some(r) if r > 0.0 => format!("{:.2}", median / r),
+                _ => "—".to_string(),
+            };
+            println!("| {group} | {size} | {function} | {} | {reference} | {ratio} |", human(median));
+        }
     }
     Ok(())
 }
