@@ -49,6 +49,9 @@ pub(crate) struct Gpu {
     pub queue: wgpu::Queue,
     pub adapter: AdapterSummary,
     pub limits: wgpu::Limits,
+    /// The most bytes one storage binding covers: the adapter's limit, or less when asked (tests use
+    /// a small one to exercise the windowed paths on any device).
+    pub binding_limit: u64,
     lost: Arc<AtomicBool>,
     kernels: Mutex<HashMap<(&'static str, &'static str), Arc<Kernel>>>,
 }
@@ -81,7 +84,7 @@ impl Gpu {
     /// Opens the best adapter that has what the kernels need: discrete over integrated over virtual
     /// over software, filtered by [`ADAPTER_ENV`] when set. Errors name every adapter seen and why it
     /// was passed over.
-    pub fn open() -> Result<Self> {
+    pub fn open(binding_limit: Option<u64>) -> Result<Self> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
         let wanted = std::env::var(ADAPTER_ENV).ok().filter(|s| !s.is_empty());
@@ -147,7 +150,16 @@ impl Gpu {
         };
         tracing::info!(adapter = %adapter.name, device_type = ?adapter.device_type, backend = ?adapter.backend,
             max_storage_binding = limits.max_storage_buffer_binding_size, "wgpu backend opened");
-        Ok(Self { device, queue, adapter, limits, lost, kernels: Mutex::new(HashMap::new()) })
+        let align = u64::from(limits.min_storage_buffer_offset_alignment).max(8);
+        let binding_limit = binding_limit
+            .unwrap_or(u64::MAX)
+            .min(limits.max_storage_buffer_binding_size)
+            / align
+            * align;
+        if binding_limit == 0 {
+            return Err(unavailable(format!("{}: storage binding limit below one aligned window", info.name)));
+        }
+        Ok(Self { device, queue, adapter, limits, binding_limit, lost, kernels: Mutex::new(HashMap::new()) })
     }
 
     fn check_alive(&self) -> Result<()> {
@@ -312,6 +324,28 @@ impl Gpu {
         })
     }
 
+    /// Splits `units` units of `unit_bytes` bytes each into windows that one storage binding can
+    /// cover and whose byte offsets meet the adapter's alignment: `(first unit, unit count)` pairs.
+    pub fn windows(&self, what: &str, units: usize, unit_bytes: u64) -> Result<Vec<(usize, usize)>> {
+        if units == 0 {
+            return Ok(Vec::new());
+        }
+        if (units as u64) * unit_bytes <= self.binding_limit {
+            return Ok(vec![(0, units)]);
+        }
+        let align = u64::from(self.limits.min_storage_buffer_offset_alignment).max(1);
+        // Units per window: as many as fit, rounded down so every window starts aligned.
+        let step = (align / gcd(align, unit_bytes)) as usize;
+        let per_window = ((self.binding_limit / unit_bytes) as usize) / step * step;
+        if per_window == 0 {
+            return Err(device_error(format!(
+                "{what}: one unit of {unit_bytes} bytes does not fit the storage binding limit of {} bytes",
+                self.binding_limit
+            )));
+        }
+        Ok((0..units).step_by(per_window).map(|first| (first, per_window.min(units - first))).collect())
+    }
+
     /// Workgroup counts covering `threads` threads of [`WORKGROUP_SIZE`], spread over x and y to stay
     /// within the 65535-per-dimension limit. Kernels recover the linear index from
     /// `@builtin(num_workgroups)`.
@@ -354,6 +388,14 @@ impl ErrorScopes {
     }
 }
 
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 /// A byte range of a buffer bound as one storage binding.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Binding<'a> {
@@ -362,6 +404,13 @@ pub(crate) struct Binding<'a> {
     pub offset: u64,
     /// Size in bytes; `None` for the rest of the buffer.
     pub size: Option<u64>,
+}
+
+impl<'a> Binding<'a> {
+    /// Units `[first, first + count)` of `unit_bytes` bytes each.
+    pub fn window(buffer: &'a wgpu::Buffer, first: usize, count: usize, unit_bytes: u64) -> Self {
+        Binding { buffer, offset: first as u64 * unit_bytes, size: Some(count as u64 * unit_bytes) }
+    }
 }
 
 impl<'a> From<&'a wgpu::Buffer> for Binding<'a> {

@@ -6,6 +6,7 @@
 //! once per device on first use, device tables (twiddles, coset factors) built once per size.
 
 mod context;
+mod merkle;
 mod ntt;
 
 use std::marker::PhantomData;
@@ -69,7 +70,18 @@ impl WgpuBackend {
     /// [`KernelError::BackendUnavailable`] when there is none, naming what was found and why it was
     /// passed over.
     pub fn new() -> Result<Self> {
-        let gpu = Gpu::open()?;
+        Self::open(None)
+    }
+
+    /// Like [`WgpuBackend::new`], with storage bindings capped at `bytes`: large buffers are then
+    /// processed in windows exactly as buffers beyond the adapter's own limit are (this exercises
+    /// those paths on small inputs).
+    pub fn with_binding_limit(bytes: u64) -> Result<Self> {
+        Self::open(Some(bytes))
+    }
+
+    fn open(binding_limit: Option<u64>) -> Result<Self> {
+        let gpu = Gpu::open(binding_limit)?;
         let dummy = gpu.storage_buffer("unused binding", 16)?;
         Ok(Self { inner: Arc::new(Inner { gpu, tables: ntt::Tables::default(), dummy }) })
     }
@@ -169,21 +181,28 @@ impl Backend for WgpuBackend {
         Ok(WgpuBuffer::new(out, (shape.len()) << rate_bits))
     }
 
-    fn poseidon_permute(&self, _states: &mut WgpuBuffer<Goldilocks>) -> Result<()> {
-        Err(unimplemented_kernel("poseidon_permute"))
+    fn poseidon_permute(&self, states: &mut WgpuBuffer<Goldilocks>) -> Result<()> {
+        if states.len % crate::poseidon::WIDTH != 0 {
+            return Err(KernelError::InvalidArgument(format!(
+                "poseidon_permute: {} elements are not whole states of {}",
+                states.len,
+                crate::poseidon::WIDTH
+            )));
+        }
+        merkle::permute(self.gpu(), &states.buffer, states.len / crate::poseidon::WIDTH)
     }
 
-    fn hash_rows(&self, _rows: &WgpuBuffer<Goldilocks>, _width: usize) -> Result<WgpuBuffer<Goldilocks>> {
-        Err(unimplemented_kernel("hash_rows"))
+    fn hash_rows(&self, rows: &WgpuBuffer<Goldilocks>, width: usize) -> Result<WgpuBuffer<Goldilocks>> {
+        merkle::hash_rows(self.gpu(), &rows.buffer, rows.len, width)
     }
 
     fn merkle_tree(
         &self,
-        _leaves: &WgpuBuffer<Goldilocks>,
-        _width: usize,
-        _cap_height: usize,
+        leaves: &WgpuBuffer<Goldilocks>,
+        width: usize,
+        cap_height: usize,
     ) -> Result<MerkleDigests<WgpuBuffer<Goldilocks>>> {
-        Err(unimplemented_kernel("merkle_tree"))
+        merkle::merkle_tree(self.gpu(), &leaves.buffer, leaves.len, width, cap_height)
     }
 
     fn bn254_fft(&self, _values: &mut WgpuBuffer<Fr>, _kind: Bn254FftKind) -> Result<()> {

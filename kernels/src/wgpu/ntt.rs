@@ -108,25 +108,13 @@ fn check_log_n(what: &'static str, log_n: usize) -> Result<()> {
     Ok(())
 }
 
-/// Bytes of `words` u64 elements, checked against what one storage binding may cover.
-fn binding_bytes(gpu: &Gpu, what: &str, elements: usize) -> Result<u64> {
-    let bytes = (elements as u64) * 8;
-    let limit = u64::from(gpu.limits.max_storage_buffer_binding_size);
-    if bytes > limit {
-        return Err(KernelError::Device {
-            backend: "wgpu",
-            reason: format!("{what}: {bytes} bytes exceed the adapter's storage binding limit of {limit} bytes"),
-        });
-    }
-    Ok(bytes)
-}
-
 /// Records a DIF NTT (natural order in, bit-reversed out) of `blocks` blocks of 2^log_n elements held
-/// in `data`, scaling every output by `scale` when given.
+/// in `data`, scaling every output by `scale` when given. Blocks are bound in windows that fit one
+/// storage binding.
 fn record_dif(
     gpu: &Gpu,
     batch: &mut Batch<'_>,
-    data: Binding<'_>,
+    data: &wgpu::Buffer,
     blocks: usize,
     log_n: usize,
     twiddles: &wgpu::Buffer,
@@ -136,37 +124,73 @@ fn record_dif(
         // A transform of size 1 is the identity, and n^-1 = 1.
         return Ok(());
     }
-    let shared = log_n.min(SHARED_LOG);
-    let mut remaining = log_n - shared;
-    let mut log_h = log_n - 1;
+    let block_bytes = 8u64 << log_n;
     let global = gpu.kernel(NTT_MODULE, NTT_SRC, "dif_global", 2)?;
-    while remaining > 0 {
-        let k = remaining.min(MAX_GLOBAL_STAGES);
-        let params = [log_n as u32, log_h as u32, k as u32, blocks as u32, 0, 0, 0, 0];
-        let threads = (blocks as u64) << (log_n - k);
-        batch.dispatch(&global, &params, &[data, twiddles.into()], gpu.grid(threads))?;
-        log_h -= k;
-        remaining -= k;
-    }
-    let scale_word = scale.map(|s| s.to_canonical_u64()).unwrap_or(1);
-    let params = [
-        log_n as u32,
-        (shared - 1) as u32,
-        shared as u32,
-        blocks as u32,
-        u32::from(scale.is_some()),
-        scale_word as u32,
-        (scale_word >> 32) as u32,
-        0,
-    ];
-    let workgroups = (blocks as u64) << (log_n - shared);
     let shared_kernel = gpu.kernel(NTT_MODULE, NTT_SRC, "dif_shared", 2)?;
-    // One workgroup per block: spread the count over x and y.
-    let x = workgroups.min(65535);
-    let groups = [x as u32, workgroups.div_ceil(x) as u32, 1];
-    batch.dispatch(&shared_kernel, &params, &[data, twiddles.into()], groups)
+    let shared = log_n.min(SHARED_LOG);
+    let scale_word = scale.map(|s| s.to_canonical_u64()).unwrap_or(1);
+    for (first, count) in gpu.windows("ntt", blocks, block_bytes)? {
+        let window = Binding::window(data, first, count, block_bytes);
+        let mut remaining = log_n - shared;
+        let mut log_h = log_n - 1;
+        while remaining > 0 {
+            let k = remaining.min(MAX_GLOBAL_STAGES);
+            let params = [log_n as u32, log_h as u32, k as u32, count as u32, 0, 0, 0, 0];
+            let threads = (count as u64) << (log_n - k);
+            batch.dispatch(&global, &params, &[window, twiddles.into()], gpu.grid(threads))?;
+            log_h -= k;
+            remaining -= k;
+        }
+        let params = [
+            log_n as u32,
+            (shared - 1) as u32,
+            shared as u32,
+            count as u32,
+            u32::from(scale.is_some()),
+            scale_word as u32,
+            (scale_word >> 32) as u32,
+            0,
+        ];
+        // One workgroup per block of 2^shared elements, spread over x and y.
+        let workgroups = (count as u64) << (log_n - shared);
+        let x = workgroups.min(65535);
+        let groups = [x as u32, workgroups.div_ceil(x) as u32, 1];
+        batch.dispatch(&shared_kernel, &params, &[window, twiddles.into()], groups)?;
+    }
+    Ok(())
 }
 
+/// Parameters of the permute.wgsl kernels (see its `Params`).
+#[derive(Default)]
+struct PermuteParams {
+    log_n: usize,
+    num_blocks: usize,
+    log_small: usize,
+    rate_bits: usize,
+    rows: usize,
+    cols: usize,
+    row_offset: usize,
+    total_cols: usize,
+    col_offset: usize,
+}
+
+impl PermuteParams {
+    fn words(&self) -> [u32; 9] {
+        [
+            self.log_n as u32,
+            self.num_blocks as u32,
+            self.log_small as u32,
+            self.rate_bits as u32,
+            self.rows as u32,
+            self.cols as u32,
+            self.row_offset as u32,
+            self.total_cols as u32,
+            self.col_offset as u32,
+        ]
+    }
+}
+
+/// Records `dst[block][rev(i)] = src[block][i]` for `blocks` blocks of 2^log_n.
 fn record_bit_reverse(
     gpu: &Gpu,
     batch: &mut Batch<'_>,
@@ -177,12 +201,22 @@ fn record_bit_reverse(
     log_n: usize,
 ) -> Result<()> {
     let kernel = gpu.kernel(PERMUTE_MODULE, PERMUTE_SRC, "bit_reverse", 3)?;
-    let params = [log_n as u32, blocks as u32, 0, 0, 0, 0, 0, 0];
-    let threads = (blocks as u64) << log_n;
-    batch.dispatch(&kernel, &params, &[src.into(), dst.into(), dummy.into()], gpu.grid(threads))
+    let block_bytes = 8u64 << log_n;
+    for (first, count) in gpu.windows("bit reversal", blocks, block_bytes)? {
+        let params = PermuteParams { log_n, num_blocks: count, ..Default::default() }.words();
+        let threads = (count as u64) << log_n;
+        let bindings = [
+            Binding::window(src, first, count, block_bytes),
+            Binding::window(dst, first, count, block_bytes),
+            dummy.into(),
+        ];
+        batch.dispatch(&kernel, &params, &bindings, gpu.grid(threads))?;
+    }
+    Ok(())
 }
 
 /// In-place batched NTT with any input/output order.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn ntt(
     gpu: &Gpu,
     tables: &Tables,
@@ -197,7 +231,7 @@ pub(crate) fn ntt(
     if shape.is_empty() || shape.log_n == 0 {
         return Ok(());
     }
-    let bytes = binding_bytes(gpu, "ntt columns", shape.len())?;
+    let bytes = (shape.len() as u64) * 8;
     let inverse = direction == NttDirection::Inverse;
     let twiddles = tables.twiddles(gpu, shape.log_n, inverse)?;
     let scale = inverse.then(|| Goldilocks::inverse_2exp(shape.log_n));
@@ -211,7 +245,7 @@ pub(crate) fn ntt(
         record_bit_reverse(gpu, &mut batch, columns, tmp, dummy, shape.num_cols, shape.log_n)?;
         batch.copy(tmp, 0, columns, 0, bytes);
     }
-    record_dif(gpu, &mut batch, columns.into(), shape.num_cols, shape.log_n, &twiddles, scale)?;
+    record_dif(gpu, &mut batch, columns, shape.num_cols, shape.log_n, &twiddles, scale)?;
     if let (Order::Natural, Some(tmp)) = (output_order, &tmp) {
         record_bit_reverse(gpu, &mut batch, columns, tmp, dummy, shape.num_cols, shape.log_n)?;
         batch.copy(tmp, 0, columns, 0, bytes);
@@ -220,6 +254,10 @@ pub(crate) fn ntt(
 }
 
 /// Coset LDE of column-major coefficients into a row-major, bit-reversed-row matrix.
+///
+/// Columns are processed in groups whose extended columns fit one storage binding (the scratch
+/// buffer is reused between groups); each group's values are transposed into the output in row
+/// windows, so neither the whole LDE nor the output has to fit one binding.
 pub(crate) fn coset_lde_rows(
     gpu: &Gpu,
     tables: &Tables,
@@ -231,28 +269,58 @@ pub(crate) fn coset_lde_rows(
     let log_big = shape.log_n + rate_bits;
     check_log_n("coset_lde", log_big)?;
     let big = 1usize << log_big;
-    let total = big * shape.num_cols;
-    let out = gpu.storage_buffer("lde rows", (total as u64) * 8)?;
+    let cols = shape.num_cols;
+    let out = gpu.storage_buffer("lde rows", (big as u64) * (cols as u64) * 8)?;
     if shape.is_empty() {
         return Ok(out);
     }
-    let bytes = binding_bytes(gpu, "lde", total)?;
-    let scratch = gpu.storage_buffer("lde scratch", bytes)?;
     let coset = tables.coset(gpu, shape.log_n, rate_bits, shift)?;
     let twiddles = if shape.log_n > 0 { Some(tables.twiddles(gpu, shape.log_n, false)?) } else { None };
+    let expand = gpu.kernel(PERMUTE_MODULE, PERMUTE_SRC, "coset_expand", 3)?;
+    let transpose = gpu.kernel(PERMUTE_MODULE, PERMUTE_SRC, "transpose", 3)?;
+
+    // Column groups: an extended column is the unit, windows of the coefficients align with them.
+    let col_bytes = 8u64 << shape.log_n;
+    let big_col_bytes = 8u64 << log_big;
+    let groups = gpu.windows("lde columns", cols, big_col_bytes)?;
+    let group_cols = groups.first().map_or(0, |g| g.1);
+    let scratch = gpu.storage_buffer("lde scratch", big_col_bytes * group_cols as u64)?;
+    let row_windows = gpu.windows("lde rows", big, 8 * cols as u64)?;
 
     let mut batch = gpu.batch("coset_lde")?;
-    let expand = gpu.kernel(PERMUTE_MODULE, PERMUTE_SRC, "coset_expand", 3)?;
-    let params = [log_big as u32, shape.num_cols as u32, shape.log_n as u32, rate_bits as u32, 0, 0, 0, 0];
-    batch.dispatch(&expand, &params, &[coeffs.into(), (&scratch).into(), (&*coset).into()], gpu.grid(total as u64))?;
-    if let Some(twiddles) = &twiddles {
-        // 2^rate_bits independent size-n transforms per column; their bit-reversed outputs, block
-        // after block, are the column's LDE in bit-reversed order.
-        record_dif(gpu, &mut batch, (&scratch).into(), shape.num_cols << rate_bits, shape.log_n, twiddles, None)?;
+    for (c0, gc) in groups {
+        // The coefficient window of this group; its offset must be aligned too.
+        let align = u64::from(gpu.limits.min_storage_buffer_offset_alignment).max(1);
+        let coeff_window = if (c0 as u64 * col_bytes) % align == 0 {
+            Binding::window(coeffs, c0, gc, col_bytes)
+        } else {
+            return Err(KernelError::Device {
+                backend: "wgpu",
+                reason: format!("lde: coefficient window at column {c0} is not aligned to {align} bytes"),
+            });
+        };
+        let params = PermuteParams { log_n: log_big, num_blocks: gc, log_small: shape.log_n, rate_bits, ..Default::default() };
+        let bindings = [coeff_window, (&scratch).into(), (&*coset).into()];
+        batch.dispatch(&expand, &params.words(), &bindings, gpu.grid((gc as u64) << log_big))?;
+        if let Some(twiddles) = &twiddles {
+            // 2^rate_bits independent size-n transforms per column; their bit-reversed outputs,
+            // block after block, are the column's LDE in bit-reversed order.
+            record_dif(gpu, &mut batch, &scratch, gc << rate_bits, shape.log_n, twiddles, None)?;
+        }
+        for &(r0, rows) in &row_windows {
+            let params = PermuteParams {
+                log_n: log_big,
+                rows,
+                cols: gc,
+                row_offset: r0,
+                total_cols: cols,
+                col_offset: c0,
+                ..Default::default()
+            };
+            let bindings = [(&scratch).into(), Binding::window(&out, r0, rows, 8 * cols as u64), (&*coset).into()];
+            batch.dispatch(&transpose, &params.words(), &bindings, gpu.grid((rows * gc) as u64))?;
+        }
     }
-    let transpose = gpu.kernel(PERMUTE_MODULE, PERMUTE_SRC, "transpose", 3)?;
-    let params = [log_big as u32, 0, 0, 0, big as u32, shape.num_cols as u32, 0, 0];
-    batch.dispatch(&transpose, &params, &[(&scratch).into(), (&out).into(), (&*coset).into()], gpu.grid(total as u64))?;
     batch.run()?;
     Ok(out)
 }

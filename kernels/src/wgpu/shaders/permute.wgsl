@@ -8,11 +8,16 @@ struct Params {
     // expand: log2 of the input column length n and the number of coset blocks 2^rate_bits.
     log_small: u32,
     rate_bits: u32,
-    // transpose: rows in this window, columns, and the first row of the window.
+    // transpose: rows in this window, columns in this group, the first row of the window, the
+    // matrix width and the group's first column.
     rows: u32,
     cols: u32,
     row_offset: u32,
-    _pad: u32,
+    total_cols: u32,
+    col_offset: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -66,8 +71,9 @@ fn coset_expand(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     dst[t] = gl_mul(src[col * n + j], table[within]);
 }
 
-// dst (row-major, `cols` wide, rows [row_offset, row_offset + rows) of the window) from src
-// (column-major, columns of 2^log_n).
+// Writes columns [col_offset, col_offset + cols) of rows [row_offset, row_offset + rows) of a
+// row-major matrix `total_cols` wide (dst is bound to exactly those rows) from src, the group's
+// columns of 2^log_n elements, column-major.
 @compute @workgroup_size(256)
 fn transpose(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = linear_id(gid, nwg);
@@ -76,5 +82,5 @@ fn transpose(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     }
     let r = t / params.cols;
     let c = t % params.cols;
-    dst[t] = src[(c << params.log_n) + params.row_offset + r];
+    dst[r * params.total_cols + params.col_offset + c] = src[(c << params.log_n) + params.row_offset + r];
 }
