@@ -17,15 +17,15 @@
 //! - `goldilocks_commit_64cols_r{1,2,3}`: the whole commitment, `PolynomialBatch::from_values` (cap
 //!   height 4, no blinding) against our iNTT + coset LDE + Merkle tree.
 
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use plonky2::fri::oracle::PolynomialBatch;
 use plonky2::plonk::config::PoseidonGoldilocksConfig;
 use plonky2::util::timing::TimingTree;
-use rayon::prelude::*;
-use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use plonky2::util::{reverse_index_bits_in_place, transpose};
 use plonky2_field::fft::{fft, ifft};
 use plonky2_field::polynomial::{PolynomialCoeffs, PolynomialValues};
 use plonky2_field::types::{Field, Sample};
+use rayon::prelude::*;
 use zknode_benches::{bench_rng, log_sizes, size_label, OURS, REFERENCE};
 use zknode_kernels::{Backend, ColumnBatch, CpuBackend, Goldilocks, NttDirection, Order};
 
@@ -197,7 +197,8 @@ fn bench_from_values(c: &mut Criterion) {
                 b.iter_batched(
                     || polys.clone(),
                     |polys| {
-                        let coeffs: Vec<_> = polys.into_par_iter().map(PolynomialValues::ifft).collect();
+                        let coeffs: Vec<_> =
+                            polys.into_par_iter().map(PolynomialValues::ifft).collect();
                         let leaves = plonky2_lde_leaves(&coeffs, rate_bits);
                         (coeffs, leaves)
                     },
@@ -216,16 +217,26 @@ fn bench_commit(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("goldilocks_commit_{COLS}cols_r{rate_bits}"));
         for log_n in log_sizes(&[16], 10, 20) {
             let shape = ColumnBatch::new(log_n, COLS);
-            group.sample_size(10).throughput(Throughput::Elements((shape.len() << rate_bits) as u64));
+            group
+                .sample_size(10)
+                .throughput(Throughput::Elements((shape.len() << rate_bits) as u64));
             let values = random_elements(shape.len());
-            let polys: Vec<PolynomialValues<Goldilocks>> =
-                values.chunks(shape.n()).map(|c| PolynomialValues::new(c.to_vec())).collect();
+            let polys: Vec<PolynomialValues<Goldilocks>> = values
+                .chunks(shape.n())
+                .map(|c| PolynomialValues::new(c.to_vec()))
+                .collect();
             group.bench_function(BenchmarkId::new(OURS, size_label(log_n)), |b| {
                 b.iter_batched(
                     || backend.upload(&values).expect("upload"),
                     |mut buf| {
                         backend
-                            .ntt(&mut buf, shape, NttDirection::Inverse, Order::Natural, Order::Natural)
+                            .ntt(
+                                &mut buf,
+                                shape,
+                                NttDirection::Inverse,
+                                Order::Natural,
+                                Order::Natural,
+                            )
                             .expect("intt");
                         let leaves = backend
                             .coset_lde_rows(&buf, shape, rate_bits, Goldilocks::coset_shift())
@@ -257,5 +268,12 @@ fn bench_commit(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_fft, bench_ifft, bench_lde, bench_from_values, bench_commit);
+criterion_group!(
+    benches,
+    bench_fft,
+    bench_ifft,
+    bench_lde,
+    bench_from_values,
+    bench_commit
+);
 criterion_main!(benches);

@@ -11,7 +11,10 @@ use plonky2::field::types::Field;
 use rand::Rng;
 use zknode_benches::{bench_rng, log_sizes, size_label, REFERENCE};
 use zknode_kernels::wgpu::WgpuBackend;
-use zknode_kernels::{Backend, Bn254FftKind, ColumnBatch, CpuBackend, Fr, G1Affine, G1Projective, Goldilocks, NttDirection, Order};
+use zknode_kernels::{
+    Backend, Bn254FftKind, ColumnBatch, CpuBackend, Fr, G1Affine, G1Projective, Goldilocks,
+    NttDirection, Order,
+};
 
 const RESIDENT: &str = "wgpu";
 const WITH_TRANSFERS: &str = "wgpu+transfers";
@@ -22,7 +25,9 @@ fn gpu() -> WgpuBackend {
 
 fn goldilocks_vec(n: usize) -> Vec<Goldilocks> {
     let mut rng = bench_rng();
-    (0..n).map(|_| Goldilocks::from_noncanonical_u64(rng.gen())).collect()
+    (0..n)
+        .map(|_| Goldilocks::from_noncanonical_u64(rng.gen()))
+        .collect()
 }
 
 fn ntt(c: &mut Criterion) {
@@ -32,21 +37,54 @@ fn ntt(c: &mut Criterion) {
     for log_n in log_sizes(&[16], 10, 24) {
         let shape = ColumnBatch::new(log_n, 1);
         let input = goldilocks_vec(shape.len());
-        group.bench_with_input(BenchmarkId::new(REFERENCE, size_label(log_n)), &input, |b, input| {
-            let mut buf = input.clone();
-            b.iter(|| cpu.ntt(&mut buf, shape, NttDirection::Forward, Order::Natural, Order::BitReversed).expect("cpu ntt"))
-        });
+        group.bench_with_input(
+            BenchmarkId::new(REFERENCE, size_label(log_n)),
+            &input,
+            |b, input| {
+                let mut buf = input.clone();
+                b.iter(|| {
+                    cpu.ntt(
+                        &mut buf,
+                        shape,
+                        NttDirection::Forward,
+                        Order::Natural,
+                        Order::BitReversed,
+                    )
+                    .expect("cpu ntt")
+                })
+            },
+        );
         let mut resident = gpu.upload(&input).expect("upload");
         group.bench_function(BenchmarkId::new(RESIDENT, size_label(log_n)), |b| {
-            b.iter(|| gpu.ntt(&mut resident, shape, NttDirection::Forward, Order::Natural, Order::BitReversed).expect("gpu ntt"))
-        });
-        group.bench_with_input(BenchmarkId::new(WITH_TRANSFERS, size_label(log_n)), &input, |b, input| {
             b.iter(|| {
-                let mut buf = gpu.upload(input).expect("upload");
-                gpu.ntt(&mut buf, shape, NttDirection::Forward, Order::Natural, Order::BitReversed).expect("gpu ntt");
-                gpu.download(&buf).expect("download")
+                gpu.ntt(
+                    &mut resident,
+                    shape,
+                    NttDirection::Forward,
+                    Order::Natural,
+                    Order::BitReversed,
+                )
+                .expect("gpu ntt")
             })
         });
+        group.bench_with_input(
+            BenchmarkId::new(WITH_TRANSFERS, size_label(log_n)),
+            &input,
+            |b, input| {
+                b.iter(|| {
+                    let mut buf = gpu.upload(input).expect("upload");
+                    gpu.ntt(
+                        &mut buf,
+                        shape,
+                        NttDirection::Forward,
+                        Order::Natural,
+                        Order::BitReversed,
+                    )
+                    .expect("gpu ntt");
+                    gpu.download(&buf).expect("download")
+                })
+            },
+        );
     }
     group.finish();
 }
@@ -54,9 +92,22 @@ fn ntt(c: &mut Criterion) {
 /// The commitment of a trace: iNTT of 64 columns, coset LDE with rate_bits 3, Merkle tree (cap 4).
 /// With transfers: the values go up, only the cap and digests come back.
 fn lde_commit(c: &mut Criterion) {
-    fn commit<B: Backend>(b: &B, values: &mut B::Buffer<Goldilocks>, shape: ColumnBatch) -> (B::Buffer<Goldilocks>, B::Buffer<Goldilocks>) {
-        b.ntt(values, shape, NttDirection::Inverse, Order::Natural, Order::Natural).expect("intt");
-        let lde = b.coset_lde_rows(values, shape, 3, Goldilocks::coset_shift()).expect("lde");
+    fn commit<B: Backend>(
+        b: &B,
+        values: &mut B::Buffer<Goldilocks>,
+        shape: ColumnBatch,
+    ) -> (B::Buffer<Goldilocks>, B::Buffer<Goldilocks>) {
+        b.ntt(
+            values,
+            shape,
+            NttDirection::Inverse,
+            Order::Natural,
+            Order::Natural,
+        )
+        .expect("intt");
+        let lde = b
+            .coset_lde_rows(values, shape, 3, Goldilocks::coset_shift())
+            .expect("lde");
         let tree = b.merkle_tree(&lde, shape.num_cols, 4).expect("merkle");
         (tree.digests, tree.cap)
     }
@@ -66,9 +117,11 @@ fn lde_commit(c: &mut Criterion) {
     for log_n in log_sizes(&[12], 10, 20) {
         let shape = ColumnBatch::new(log_n, 64);
         let values = goldilocks_vec(shape.len());
-        group.bench_with_input(BenchmarkId::new(REFERENCE, size_label(log_n)), &values, |b, values| {
-            b.iter(|| commit(&cpu, &mut values.clone(), shape))
-        });
+        group.bench_with_input(
+            BenchmarkId::new(REFERENCE, size_label(log_n)),
+            &values,
+            |b, values| b.iter(|| commit(&cpu, &mut values.clone(), shape)),
+        );
         group.bench_function(BenchmarkId::new(RESIDENT, size_label(log_n)), |b| {
             // The commitment transforms its input in place: each iteration gets a fresh device copy,
             // uploaded outside the timing.
@@ -78,13 +131,20 @@ fn lde_commit(c: &mut Criterion) {
                 criterion::BatchSize::LargeInput,
             )
         });
-        group.bench_with_input(BenchmarkId::new(WITH_TRANSFERS, size_label(log_n)), &values, |b, values| {
-            b.iter(|| {
-                let mut buf = gpu.upload(values).expect("upload");
-                let (digests, cap) = commit(&gpu, &mut buf, shape);
-                (gpu.download(&digests).expect("digests"), gpu.download(&cap).expect("cap"))
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new(WITH_TRANSFERS, size_label(log_n)),
+            &values,
+            |b, values| {
+                b.iter(|| {
+                    let mut buf = gpu.upload(values).expect("upload");
+                    let (digests, cap) = commit(&gpu, &mut buf, shape);
+                    (
+                        gpu.download(&digests).expect("digests"),
+                        gpu.download(&cap).expect("cap"),
+                    )
+                })
+            },
+        );
     }
     group.finish();
 }
@@ -96,27 +156,38 @@ fn merkle(c: &mut Criterion) {
     group.sample_size(10);
     for log_n in log_sizes(&[14], 10, 24) {
         let leaves = goldilocks_vec(8 << log_n);
-        group.bench_with_input(BenchmarkId::new(REFERENCE, size_label(log_n)), &leaves, |b, leaves| {
-            b.iter(|| cpu.merkle_tree(leaves, 8, 4).expect("cpu merkle"))
-        });
+        group.bench_with_input(
+            BenchmarkId::new(REFERENCE, size_label(log_n)),
+            &leaves,
+            |b, leaves| b.iter(|| cpu.merkle_tree(leaves, 8, 4).expect("cpu merkle")),
+        );
         let resident = gpu.upload(&leaves).expect("upload");
         group.bench_function(BenchmarkId::new(RESIDENT, size_label(log_n)), |b| {
             b.iter(|| gpu.merkle_tree(&resident, 8, 4).expect("gpu merkle"))
         });
-        group.bench_with_input(BenchmarkId::new(WITH_TRANSFERS, size_label(log_n)), &leaves, |b, leaves| {
-            b.iter(|| {
-                let buf = gpu.upload(leaves).expect("upload");
-                let tree = gpu.merkle_tree(&buf, 8, 4).expect("gpu merkle");
-                (gpu.download(&tree.digests).expect("digests"), gpu.download(&tree.cap).expect("cap"))
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new(WITH_TRANSFERS, size_label(log_n)),
+            &leaves,
+            |b, leaves| {
+                b.iter(|| {
+                    let buf = gpu.upload(leaves).expect("upload");
+                    let tree = gpu.merkle_tree(&buf, 8, 4).expect("gpu merkle");
+                    (
+                        gpu.download(&tree.digests).expect("digests"),
+                        gpu.download(&tree.cap).expect("cap"),
+                    )
+                })
+            },
+        );
     }
     group.finish();
 }
 
 fn fr_vec(n: usize) -> Vec<Fr> {
     let mut rng = bench_rng();
-    (0..n).map(|_| <Fr as ark_std::UniformRand>::rand(&mut rng)).collect()
+    (0..n)
+        .map(|_| <Fr as ark_std::UniformRand>::rand(&mut rng))
+        .collect()
 }
 
 fn bn254_fft(c: &mut Criterion) {
@@ -125,27 +196,43 @@ fn bn254_fft(c: &mut Criterion) {
     group.sample_size(10);
     for log_n in log_sizes(&[12], 10, 22) {
         let input = fr_vec(1 << log_n);
-        group.bench_with_input(BenchmarkId::new(REFERENCE, size_label(log_n)), &input, |b, input| {
-            let mut buf = input.clone();
-            b.iter(|| cpu.bn254_fft(&mut buf, Bn254FftKind::Forward).expect("cpu fft"))
-        });
+        group.bench_with_input(
+            BenchmarkId::new(REFERENCE, size_label(log_n)),
+            &input,
+            |b, input| {
+                let mut buf = input.clone();
+                b.iter(|| {
+                    cpu.bn254_fft(&mut buf, Bn254FftKind::Forward)
+                        .expect("cpu fft")
+                })
+            },
+        );
         let mut resident = gpu.upload(&input).expect("upload");
         group.bench_function(BenchmarkId::new(RESIDENT, size_label(log_n)), |b| {
-            b.iter(|| gpu.bn254_fft(&mut resident, Bn254FftKind::Forward).expect("gpu fft"))
-        });
-        group.bench_with_input(BenchmarkId::new(WITH_TRANSFERS, size_label(log_n)), &input, |b, input| {
             b.iter(|| {
-                let mut buf = gpu.upload(input).expect("upload");
-                gpu.bn254_fft(&mut buf, Bn254FftKind::Forward).expect("gpu fft");
-                gpu.download(&buf).expect("download")
+                gpu.bn254_fft(&mut resident, Bn254FftKind::Forward)
+                    .expect("gpu fft")
             })
         });
+        group.bench_with_input(
+            BenchmarkId::new(WITH_TRANSFERS, size_label(log_n)),
+            &input,
+            |b, input| {
+                b.iter(|| {
+                    let mut buf = gpu.upload(input).expect("upload");
+                    gpu.bn254_fft(&mut buf, Bn254FftKind::Forward)
+                        .expect("gpu fft");
+                    gpu.download(&buf).expect("download")
+                })
+            },
+        );
     }
     group.finish();
 }
 
 fn msm(c: &mut Criterion) {
     use ark_ec::{CurveGroup, PrimeGroup};
+    use ark_ff::AdditiveGroup;
     let (cpu, gpu) = (CpuBackend::new(), gpu());
     let mut group = c.benchmark_group("gpu_bn254_msm");
     group.sample_size(10);
@@ -155,18 +242,30 @@ fn msm(c: &mut Criterion) {
         // Bases by a walk of additions from a random point: cheap to make, as good as random here.
         let step = G1Projective::generator() * fr_vec(1)[0];
         let mut acc = G1Projective::generator();
-        let bases: Vec<G1Affine> =
-            G1Projective::normalize_batch(&(0..n).map(|_| { acc += step; acc.double() }).collect::<Vec<_>>());
+        let bases: Vec<G1Affine> = G1Projective::normalize_batch(
+            &(0..n)
+                .map(|_| {
+                    acc += step;
+                    acc.double()
+                })
+                .collect::<Vec<_>>(),
+        );
         group.bench_function(BenchmarkId::new(REFERENCE, size_label(log_n)), |b| {
             b.iter(|| cpu.bn254_msm(&bases, &scalars).expect("cpu msm"))
         });
-        let (gb, gs) = (gpu.upload(&bases).expect("upload"), gpu.upload(&scalars).expect("upload"));
+        let (gb, gs) = (
+            gpu.upload(&bases).expect("upload"),
+            gpu.upload(&scalars).expect("upload"),
+        );
         group.bench_function(BenchmarkId::new(RESIDENT, size_label(log_n)), |b| {
             b.iter(|| gpu.bn254_msm(&gb, &gs).expect("gpu msm"))
         });
         group.bench_function(BenchmarkId::new(WITH_TRANSFERS, size_label(log_n)), |b| {
             b.iter(|| {
-                let (gb, gs) = (gpu.upload(&bases).expect("upload"), gpu.upload(&scalars).expect("upload"));
+                let (gb, gs) = (
+                    gpu.upload(&bases).expect("upload"),
+                    gpu.upload(&scalars).expect("upload"),
+                );
                 gpu.bn254_msm(&gb, &gs).expect("gpu msm")
             })
         });

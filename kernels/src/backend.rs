@@ -44,13 +44,14 @@ impl ColumnBatch {
     pub fn new(log_n: usize, num_cols: usize) -> Self {
         Self { log_n, num_cols }
     }
-    /// Rows (the length of one column).
+    /// Rows (the length of one column); saturates like [`ColumnBatch::len`].
     pub fn n(&self) -> usize {
-        1usize << self.log_n
+        1usize.checked_shl(self.log_n as u32).unwrap_or(usize::MAX)
     }
-    /// Elements in the whole batch.
+    /// Elements in the whole batch. Saturates for shapes no buffer can have (log_n >= 64), so a
+    /// length check against a real buffer fails instead of overflowing.
     pub fn len(&self) -> usize {
-        self.n() * self.num_cols
+        self.n().saturating_mul(self.num_cols)
     }
     pub fn is_empty(&self) -> bool {
         self.num_cols == 0
@@ -138,7 +139,11 @@ pub trait Backend: Send + Sync + core::fmt::Debug {
 
     /// Hashes every row of a row matrix with plonky2's `PoseidonHash::hash_or_noop` (rows of at most 4
     /// elements are padded with zeros, not hashed); returns 4 elements per row.
-    fn hash_rows(&self, rows: &Self::Buffer<Goldilocks>, width: usize) -> Result<Self::Buffer<Goldilocks>>;
+    fn hash_rows(
+        &self,
+        rows: &Self::Buffer<Goldilocks>,
+        width: usize,
+    ) -> Result<Self::Buffer<Goldilocks>>;
 
     /// Builds the Merkle tree of a row matrix (one leaf per row), identical to plonky2's
     /// `MerkleTree::new(leaves, cap_height)`.
@@ -155,5 +160,9 @@ pub trait Backend: Send + Sync + core::fmt::Debug {
     fn bn254_fft(&self, values: &mut Self::Buffer<Fr>, kind: Bn254FftKind) -> Result<()>;
 
     /// Multi-scalar multiplication `sum scalars[i] * bases[i]`, equal to ark-ec `VariableBaseMSM::msm`.
-    fn bn254_msm(&self, bases: &Self::Buffer<G1Affine>, scalars: &Self::Buffer<Fr>) -> Result<G1Projective>;
+    fn bn254_msm(
+        &self,
+        bases: &Self::Buffer<G1Affine>,
+        scalars: &Self::Buffer<Fr>,
+    ) -> Result<G1Projective>;
 }

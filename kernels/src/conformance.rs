@@ -45,6 +45,15 @@ pub struct TestRng {
     rng: ChaCha8Rng,
 }
 
+impl core::fmt::Debug for TestRng {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TestRng")
+            .field("check", &self.check)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
+}
+
 impl TestRng {
     pub fn new(check: &'static str) -> Self {
         let seed = match std::env::var(SEED_ENV) {
@@ -53,7 +62,11 @@ impl TestRng {
                 .unwrap_or_else(|_| panic!("{SEED_ENV}={s:?} is not a u64")),
             Err(_) => rand::rngs::OsRng.next_u64(),
         };
-        Self { check, seed, rng: ChaCha8Rng::seed_from_u64(seed) }
+        Self {
+            check,
+            seed,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 
     pub fn seed(&self) -> u64 {
@@ -80,8 +93,9 @@ impl TestRng {
     /// few random points are combined by random walks of additions, which is just as good as test
     /// input.
     pub fn g1_vec(&mut self, n: usize) -> Vec<G1Affine> {
-        let seeds: Vec<G1Projective> =
-            (0..16).map(|_| G1Projective::generator() * self.fr()).collect();
+        let seeds: Vec<G1Projective> = (0..16)
+            .map(|_| G1Projective::generator() * self.fr())
+            .collect();
         let mut acc = G1Projective::generator() * self.fr();
         let points: Vec<G1Projective> = (0..n)
             .map(|_| {
@@ -145,25 +159,39 @@ pub fn buffers_round_trip<B: Backend>(backend: &B) {
         let gl = rng.goldilocks_vec(n);
         let buf = backend.upload(&gl).expect("upload goldilocks");
         assert_eq!(backend.buffer_len(&buf), n);
-        assert_gl_eq(&backend.download(&buf).expect("download"), &gl, "goldilocks round trip");
+        assert_gl_eq(
+            &backend.download(&buf).expect("download"),
+            &gl,
+            "goldilocks round trip",
+        );
 
         let fr = rng.fr_vec(n.min(64));
         let buf = backend.upload(&fr).expect("upload fr");
-        assert_eq!(backend.download(&buf).expect("download fr"), fr, "fr round trip");
+        assert_eq!(
+            backend.download(&buf).expect("download fr"),
+            fr,
+            "fr round trip"
+        );
 
         let mut pts = rng.g1_vec(n.min(64));
         if let Some(p) = pts.first_mut() {
             *p = G1Affine::identity();
         }
         let buf = backend.upload(&pts).expect("upload g1");
-        assert_eq!(backend.download(&buf).expect("download g1"), pts, "g1 round trip");
+        assert_eq!(
+            backend.download(&buf).expect("download g1"),
+            pts,
+            "g1 round trip"
+        );
     }
 
     let width = 7;
     let matrix = rng.goldilocks_vec(width * 33);
     let buf = backend.upload(&matrix).expect("upload matrix");
     let rows = [0usize, 32, 5, 5];
-    let got = backend.download_rows(&buf, width, &rows).expect("download rows");
+    let got = backend
+        .download_rows(&buf, width, &rows)
+        .expect("download rows");
     for (row, r) in got.iter().zip(rows) {
         assert_gl_eq(row, &matrix[r * width..(r + 1) * width], "download_rows");
     }
@@ -175,15 +203,34 @@ pub fn buffers_round_trip<B: Backend>(backend: &B) {
 
 /// Encodings of device elements reject what is not an element.
 pub fn device_encoding_rejects_invalid() {
-    assert_eq!(Goldilocks::decode(&[1, 0xFFFF_FFFF]), None, "p itself is not canonical");
-    assert!(Goldilocks::decode(&[0, 0xFFFF_FFFF]).is_some(), "p - 1 is canonical");
-    assert_eq!(Fr::decode(&[u32::MAX; 8]), None, "2^256 - 1 is not a reduced Fr");
+    assert_eq!(
+        Goldilocks::decode(&[1, 0xFFFF_FFFF]),
+        None,
+        "p itself is not canonical"
+    );
+    assert!(
+        Goldilocks::decode(&[0, 0xFFFF_FFFF]).is_some(),
+        "p - 1 is canonical"
+    );
+    assert_eq!(
+        Fr::decode(&[u32::MAX; 8]),
+        None,
+        "2^256 - 1 is not a reduced Fr"
+    );
     let mut words = [0u32; 17];
     G1Affine::generator().encode(&mut words);
     words[0] ^= 1;
-    assert_eq!(G1Affine::decode(&words), None, "a point off the curve is rejected");
+    assert_eq!(
+        G1Affine::decode(&words),
+        None,
+        "a point off the curve is rejected"
+    );
     words[16] = 2;
-    assert_eq!(G1Affine::decode(&words), None, "an infinity flag other than 0/1 is rejected");
+    assert_eq!(
+        G1Affine::decode(&words),
+        None,
+        "an infinity flag other than 0/1 is rejected"
+    );
 }
 
 // ---- Goldilocks NTT ------------------------------------------------------------------------------
@@ -191,7 +238,17 @@ pub fn device_encoding_rejects_invalid() {
 /// Every direction and order combination equals plonky2's `fft`/`ifft` with the orders applied.
 pub fn ntt_matches_plonky2<B: Backend>(backend: &B) {
     let mut rng = TestRng::new("ntt_matches_plonky2");
-    let cases: &[(usize, usize)] = &[(0, 1), (1, 1), (1, 3), (2, 2), (3, 1), (5, 4), (10, 3), (13, 2), (16, 1)];
+    let cases: &[(usize, usize)] = &[
+        (0, 1),
+        (1, 1),
+        (1, 3),
+        (2, 2),
+        (3, 1),
+        (5, 4),
+        (10, 3),
+        (13, 2),
+        (16, 1),
+    ];
     for &(log_n, num_cols) in cases {
         let shape = ColumnBatch::new(log_n, num_cols);
         let n = shape.n();
@@ -238,13 +295,35 @@ pub fn ntt_round_trip_and_extremes<B: Backend>(backend: &B) {
         cols.extend(rng.goldilocks_vec(n));
         let shape = ColumnBatch::new(log_n, 3);
         let mut buf = backend.upload(&cols).expect("upload");
-        backend.ntt(&mut buf, shape, NttDirection::Forward, Order::Natural, Order::Natural).expect("forward");
+        backend
+            .ntt(
+                &mut buf,
+                shape,
+                NttDirection::Forward,
+                Order::Natural,
+                Order::Natural,
+            )
+            .expect("forward");
         let forward = backend.download(&buf).expect("download");
-        let reference: Vec<Goldilocks> =
-            cols.chunks(n).flat_map(|c| fft(PolynomialCoeffs::new(c.to_vec())).values).collect();
+        let reference: Vec<Goldilocks> = cols
+            .chunks(n)
+            .flat_map(|c| fft(PolynomialCoeffs::new(c.to_vec())).values)
+            .collect();
         assert_gl_eq(&forward, &reference, &format!("ntt extremes 2^{log_n}"));
-        backend.ntt(&mut buf, shape, NttDirection::Inverse, Order::Natural, Order::Natural).expect("inverse");
-        assert_gl_eq(&backend.download(&buf).expect("download"), &cols, &format!("ntt round trip 2^{log_n}"));
+        backend
+            .ntt(
+                &mut buf,
+                shape,
+                NttDirection::Inverse,
+                Order::Natural,
+                Order::Natural,
+            )
+            .expect("inverse");
+        assert_gl_eq(
+            &backend.download(&buf).expect("download"),
+            &cols,
+            &format!("ntt round trip 2^{log_n}"),
+        );
     }
 }
 
@@ -253,17 +332,63 @@ pub fn ntt_edge_shapes<B: Backend>(backend: &B) {
     let mut rng = TestRng::new("ntt_edge_shapes");
     let mut empty = backend.upload::<Goldilocks>(&[]).expect("upload");
     backend
-        .ntt(&mut empty, ColumnBatch::new(10, 0), NttDirection::Forward, Order::Natural, Order::Natural)
+        .ntt(
+            &mut empty,
+            ColumnBatch::new(10, 0),
+            NttDirection::Forward,
+            Order::Natural,
+            Order::Natural,
+        )
         .expect("an empty batch is valid");
     assert_eq!(backend.buffer_len(&empty), 0);
 
     for k in [0usize, 1, 4, 10] {
-        let mut odd = backend.upload(&rng.goldilocks_vec((1 << k) + 1)).expect("upload");
+        let mut odd = backend
+            .upload(&rng.goldilocks_vec((1 << k) + 1))
+            .expect("upload");
         let err = backend
-            .ntt(&mut odd, ColumnBatch::new(k, 1), NttDirection::Forward, Order::Natural, Order::Natural)
+            .ntt(
+                &mut odd,
+                ColumnBatch::new(k, 1),
+                NttDirection::Forward,
+                Order::Natural,
+                Order::Natural,
+            )
             .expect_err("2^k + 1 elements for one column of 2^k must be refused");
-        assert!(matches!(err, KernelError::LengthMismatch { .. }), "unexpected error {err:?}");
+        assert!(
+            matches!(err, KernelError::LengthMismatch { .. }),
+            "unexpected error {err:?}"
+        );
     }
+
+    // Shapes beyond the field's two-adicity (or beyond any address space) are errors, not panics.
+    let mut one = backend.upload(&rng.goldilocks_vec(1)).expect("upload");
+    for log_n in [33usize, 64, 200] {
+        assert!(
+            backend
+                .ntt(
+                    &mut one,
+                    ColumnBatch::new(log_n, 1),
+                    NttDirection::Forward,
+                    Order::Natural,
+                    Order::Natural
+                )
+                .is_err(),
+            "an NTT of 2^{log_n} must be refused"
+        );
+    }
+    let coeffs = backend.upload(&rng.goldilocks_vec(1 << 4)).expect("upload");
+    assert!(
+        backend
+            .coset_lde_rows(
+                &coeffs,
+                ColumnBatch::new(4, 1),
+                29,
+                Goldilocks::coset_shift()
+            )
+            .is_err(),
+        "an LDE of 2^33 rows must be refused"
+    );
 }
 
 // ---- Goldilocks LDE + Merkle ---------------------------------------------------------------------
@@ -301,7 +426,9 @@ pub fn coset_lde_matches_plonky2<B: Backend>(backend: &B) {
     }
     // An empty batch gives an empty matrix.
     let empty = backend.upload::<Goldilocks>(&[]).expect("upload");
-    let lde = backend.coset_lde_rows(&empty, ColumnBatch::new(4, 0), 2, shift).expect("empty LDE");
+    let lde = backend
+        .coset_lde_rows(&empty, ColumnBatch::new(4, 0), 2, shift)
+        .expect("empty LDE");
     assert_eq!(backend.buffer_len(&lde), 0);
 }
 
@@ -310,14 +437,20 @@ pub fn coset_lde_matches_plonky2<B: Backend>(backend: &B) {
 pub fn commitment_chain_matches_polynomial_batch<B: Backend>(backend: &B) {
     type C = PoseidonGoldilocksConfig;
     let mut rng = TestRng::new("commitment_chain_matches_polynomial_batch");
-    for &(log_n, num_cols, rate_bits, cap_height) in
-        &[(2usize, 3usize, 1usize, 0usize), (4, 2, 3, 2), (8, 17, 2, 4), (11, 64, 1, 4)]
-    {
-        let case = format!("commitment 2^{log_n} x {num_cols}, rate_bits {rate_bits}, cap {cap_height}");
+    for &(log_n, num_cols, rate_bits, cap_height) in &[
+        (2usize, 3usize, 1usize, 0usize),
+        (4, 2, 3, 2),
+        (8, 17, 2, 4),
+        (11, 64, 1, 4),
+    ] {
+        let case =
+            format!("commitment 2^{log_n} x {num_cols}, rate_bits {rate_bits}, cap {cap_height}");
         let shape = ColumnBatch::new(log_n, num_cols);
         let values = rng.goldilocks_vec(shape.len());
-        let polys: Vec<PolynomialValues<Goldilocks>> =
-            values.chunks(shape.n()).map(|c| PolynomialValues::new(c.to_vec())).collect();
+        let polys: Vec<PolynomialValues<Goldilocks>> = values
+            .chunks(shape.n())
+            .map(|c| PolynomialValues::new(c.to_vec()))
+            .collect();
         let reference = PolynomialBatch::<Goldilocks, C, 2>::from_values(
             polys,
             rate_bits,
@@ -329,15 +462,31 @@ pub fn commitment_chain_matches_polynomial_batch<B: Backend>(backend: &B) {
 
         let mut buf = backend.upload(&values).expect("upload");
         backend
-            .ntt(&mut buf, shape, NttDirection::Inverse, Order::Natural, Order::Natural)
+            .ntt(
+                &mut buf,
+                shape,
+                NttDirection::Inverse,
+                Order::Natural,
+                Order::Natural,
+            )
             .unwrap_or_else(|e| panic!("{case}: {e}"));
         let lde = backend
             .coset_lde_rows(&buf, shape, rate_bits, Goldilocks::coset_shift())
             .unwrap_or_else(|e| panic!("{case}: {e}"));
-        let tree = backend.merkle_tree(&lde, num_cols, cap_height).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let tree = backend
+            .merkle_tree(&lde, num_cols, cap_height)
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
 
-        let ref_coeffs: Vec<Goldilocks> = reference.polynomials.iter().flat_map(|p| p.coeffs.clone()).collect();
-        assert_gl_eq(&backend.download(&buf).expect("download"), &ref_coeffs, &format!("{case}: coefficients"));
+        let ref_coeffs: Vec<Goldilocks> = reference
+            .polynomials
+            .iter()
+            .flat_map(|p| p.coeffs.clone())
+            .collect();
+        assert_gl_eq(
+            &backend.download(&buf).expect("download"),
+            &ref_coeffs,
+            &format!("{case}: coefficients"),
+        );
         assert_gl_eq(
             &backend.download(&tree.digests).expect("download"),
             &flatten_hashes(&reference.merkle_tree.digests),
@@ -350,8 +499,14 @@ pub fn commitment_chain_matches_polynomial_batch<B: Backend>(backend: &B) {
         );
         // The rows a prover would open come back on request only.
         let opened = rng.gen_range(0..shape.n() << rate_bits);
-        let row = backend.download_rows(&lde, num_cols, &[opened]).expect("download row");
-        assert_gl_eq(&row[0], &reference.merkle_tree.leaves[opened], &format!("{case}: opened row"));
+        let row = backend
+            .download_rows(&lde, num_cols, &[opened])
+            .expect("download row");
+        assert_gl_eq(
+            &row[0],
+            &reference.merkle_tree.leaves[opened],
+            &format!("{case}: opened row"),
+        );
     }
 }
 
@@ -375,10 +530,17 @@ pub fn poseidon_permutation_matches_plonky2<B: Backend>(backend: &B) {
             .collect();
         let mut buf = backend.upload(&states).expect("upload");
         backend.poseidon_permute(&mut buf).expect("permute");
-        assert_gl_eq(&backend.download(&buf).expect("download"), &expected, &format!("{count} permutations"));
+        assert_gl_eq(
+            &backend.download(&buf).expect("download"),
+            &expected,
+            &format!("{count} permutations"),
+        );
     }
     let mut bad = backend.upload(&rng.goldilocks_vec(13)).expect("upload");
-    assert!(backend.poseidon_permute(&mut bad).is_err(), "13 elements are not whole states");
+    assert!(
+        backend.poseidon_permute(&mut bad).is_err(),
+        "13 elements are not whole states"
+    );
 }
 
 /// Row hashing equals `PoseidonHash::hash_or_noop` for widths around the noop (4) and rate (8) edges.
@@ -392,7 +554,9 @@ pub fn hash_rows_matches_plonky2<B: Backend>(backend: &B) {
                 .flat_map(|r| PoseidonHash::hash_or_noop(r).elements)
                 .collect();
             let buf = backend.upload(&matrix).expect("upload");
-            let hashes = backend.hash_rows(&buf, width).unwrap_or_else(|e| panic!("width {width}: {e}"));
+            let hashes = backend
+                .hash_rows(&buf, width)
+                .unwrap_or_else(|e| panic!("width {width}: {e}"));
             assert_gl_eq(
                 &backend.download(&hashes).expect("download"),
                 &expected,
@@ -401,7 +565,10 @@ pub fn hash_rows_matches_plonky2<B: Backend>(backend: &B) {
         }
     }
     let buf = backend.upload(&rng.goldilocks_vec(10)).expect("upload");
-    assert!(backend.hash_rows(&buf, 3).is_err(), "10 elements are not rows of 3");
+    assert!(
+        backend.hash_rows(&buf, 3).is_err(),
+        "10 elements are not rows of 3"
+    );
     assert!(backend.hash_rows(&buf, 0).is_err(), "width 0 is refused");
 }
 
@@ -411,7 +578,15 @@ pub fn hash_rows_matches_plonky2<B: Backend>(backend: &B) {
 /// plonky2's `verify_merkle_proof_to_cap` (and fail for a tampered leaf).
 pub fn merkle_tree_matches_plonky2<B: Backend>(backend: &B) {
     let mut rng = TestRng::new("merkle_tree_matches_plonky2");
-    for &(log_leaves, width) in &[(0usize, 1usize), (0, 9), (1, 4), (2, 5), (3, 8), (10, 7), (16, 4)] {
+    for &(log_leaves, width) in &[
+        (0usize, 1usize),
+        (0, 9),
+        (1, 4),
+        (2, 5),
+        (3, 8),
+        (10, 7),
+        (16, 4),
+    ] {
         let leaves = rng.goldilocks_vec(width << log_leaves);
         let ref_leaves: Vec<Vec<Goldilocks>> = leaves.chunks(width).map(<[_]>::to_vec).collect();
         let buf = backend.upload(&leaves).expect("upload");
@@ -419,22 +594,46 @@ pub fn merkle_tree_matches_plonky2<B: Backend>(backend: &B) {
         cap_heights.dedup();
         for cap_height in cap_heights {
             let case = format!("merkle 2^{log_leaves} leaves x {width}, cap {cap_height}");
-            let reference = MerkleTree::<Goldilocks, PoseidonHash>::new(ref_leaves.clone(), cap_height);
-            let tree = backend.merkle_tree(&buf, width, cap_height).unwrap_or_else(|e| panic!("{case}: {e}"));
-            assert_eq!((tree.log_leaves, tree.cap_height), (log_leaves, cap_height), "{case}: shape");
+            let reference =
+                MerkleTree::<Goldilocks, PoseidonHash>::new(ref_leaves.clone(), cap_height);
+            let tree = backend
+                .merkle_tree(&buf, width, cap_height)
+                .unwrap_or_else(|e| panic!("{case}: {e}"));
+            assert_eq!(
+                (tree.log_leaves, tree.cap_height),
+                (log_leaves, cap_height),
+                "{case}: shape"
+            );
             let digests = backend.download(&tree.digests).expect("download");
             let cap = backend.download(&tree.cap).expect("download");
-            assert_gl_eq(&digests, &flatten_hashes(&reference.digests), &format!("{case}: digests"));
-            assert_gl_eq(&cap, &flatten_hashes(&reference.cap.0), &format!("{case}: cap"));
+            assert_gl_eq(
+                &digests,
+                &flatten_hashes(&reference.digests),
+                &format!("{case}: digests"),
+            );
+            assert_gl_eq(
+                &cap,
+                &flatten_hashes(&reference.cap.0),
+                &format!("{case}: cap"),
+            );
 
             // Proofs for a few leaves, including both ends.
             let n = 1usize << log_leaves;
             for index in [0, n - 1, rng.gen_range(0..n)] {
                 let proof = crate::merkle::merkle_proof(&digests, log_leaves, cap_height, index)
                     .unwrap_or_else(|e| panic!("{case}: proof {index}: {e}"));
-                assert_eq!(proof, reference.prove(index), "{case}: proof of leaf {index}");
-                verify_merkle_proof_to_cap(ref_leaves[index].clone(), index, &reference.cap, &proof)
-                    .unwrap_or_else(|e| panic!("{case}: proof of leaf {index} rejected: {e}"));
+                assert_eq!(
+                    proof,
+                    reference.prove(index),
+                    "{case}: proof of leaf {index}"
+                );
+                verify_merkle_proof_to_cap(
+                    ref_leaves[index].clone(),
+                    index,
+                    &reference.cap,
+                    &proof,
+                )
+                .unwrap_or_else(|e| panic!("{case}: proof of leaf {index} rejected: {e}"));
                 let mut tampered = ref_leaves[index].clone();
                 tampered[0] += Goldilocks::ONE;
                 assert!(
@@ -445,7 +644,10 @@ pub fn merkle_tree_matches_plonky2<B: Backend>(backend: &B) {
             // The conversion into plonky2's own type is exact as well.
             let converted = crate::merkle::to_plonky2_tree(ref_leaves.clone(), &digests, &cap)
                 .unwrap_or_else(|e| panic!("{case}: conversion: {e}"));
-            assert!(converted == reference, "{case}: converted tree differs from plonky2's");
+            assert!(
+                converted == reference,
+                "{case}: converted tree differs from plonky2's"
+            );
         }
     }
 }
@@ -454,13 +656,27 @@ pub fn merkle_tree_matches_plonky2<B: Backend>(backend: &B) {
 pub fn merkle_tree_rejects_bad_shapes<B: Backend>(backend: &B) {
     let mut rng = TestRng::new("merkle_tree_rejects_bad_shapes");
     for leaves in [0usize, 3, 5, (1 << 10) + 1] {
-        let buf = backend.upload(&rng.goldilocks_vec(4 * leaves)).expect("upload");
-        assert!(backend.merkle_tree(&buf, 4, 0).is_err(), "{leaves} leaves must be refused");
+        let buf = backend
+            .upload(&rng.goldilocks_vec(4 * leaves))
+            .expect("upload");
+        assert!(
+            backend.merkle_tree(&buf, 4, 0).is_err(),
+            "{leaves} leaves must be refused"
+        );
     }
     let buf = backend.upload(&rng.goldilocks_vec(4 * 8)).expect("upload");
-    assert!(backend.merkle_tree(&buf, 4, 4).is_err(), "cap height 4 over 8 leaves must be refused");
-    assert!(backend.merkle_tree(&buf, 0, 0).is_err(), "width 0 must be refused");
-    assert!(backend.merkle_tree(&buf, 5, 0).is_err(), "32 elements are not rows of 5");
+    assert!(
+        backend.merkle_tree(&buf, 4, 4).is_err(),
+        "cap height 4 over 8 leaves must be refused"
+    );
+    assert!(
+        backend.merkle_tree(&buf, 0, 0).is_err(),
+        "width 0 must be refused"
+    );
+    assert!(
+        backend.merkle_tree(&buf, 5, 0).is_err(),
+        "32 elements are not rows of 5"
+    );
 }
 
 // ---- BN254 FFT -----------------------------------------------------------------------------------
@@ -493,7 +709,9 @@ pub fn bn254_fft_matches_ark_poly<B: Backend>(backend: &B) {
                 Bn254FftKind::CosetInverse(_) => coset.ifft_in_place(&mut expected),
             }
             let mut buf = backend.upload(&input).expect("upload");
-            backend.bn254_fft(&mut buf, kind).unwrap_or_else(|e| panic!("bn254 {kind:?} 2^{log_n}: {e}"));
+            backend
+                .bn254_fft(&mut buf, kind)
+                .unwrap_or_else(|e| panic!("bn254 {kind:?} 2^{log_n}: {e}"));
             let ours = backend.download(&buf).expect("download");
             if let Some(i) = (0..n).find(|&i| ours[i] != expected[i]) {
                 panic!("bn254 {kind:?} 2^{log_n}: element {i} differs");
@@ -510,7 +728,10 @@ pub fn bn254_fft_rejects_bad_sizes<B: Backend>(backend: &B) {
         let err = backend
             .bn254_fft(&mut buf, Bn254FftKind::Forward)
             .expect_err("a length that is not a power of two must be refused");
-        assert!(matches!(err, KernelError::NotPowerOfTwo { .. }), "n = {n}: unexpected error {err:?}");
+        assert!(
+            matches!(err, KernelError::NotPowerOfTwo { .. }),
+            "n = {n}: unexpected error {err:?}"
+        );
     }
 }
 
@@ -521,7 +742,20 @@ pub fn bn254_fft_rejects_bad_sizes<B: Backend>(backend: &B) {
 pub fn bn254_msm_matches_ark_ec<B: Backend>(backend: &B) {
     let mut rng = TestRng::new("bn254_msm_matches_ark_ec");
     let r_minus_one = -Fr::ONE;
-    for n in [0usize, 1, 2, 3, 4, 31, 32, 33, 257, 1 << 12, (1 << 12) + 1, 1 << 16] {
+    for n in [
+        0usize,
+        1,
+        2,
+        3,
+        4,
+        31,
+        32,
+        33,
+        257,
+        1 << 12,
+        (1 << 12) + 1,
+        1 << 16,
+    ] {
         let mut bases = rng.g1_vec(n);
         let mut scalars = rng.fr_vec(n);
         if n >= 4 {
@@ -541,8 +775,14 @@ pub fn bn254_msm_matches_ark_ec<B: Backend>(backend: &B) {
         let expected = G1Projective::msm(&bases, &scalars).expect("equal lengths");
         let b = backend.upload(&bases).expect("upload bases");
         let s = backend.upload(&scalars).expect("upload scalars");
-        let ours = backend.bn254_msm(&b, &s).unwrap_or_else(|e| panic!("msm of {n}: {e}"));
-        assert_eq!(ours.into_affine(), expected.into_affine(), "msm of {n} points");
+        let ours = backend
+            .bn254_msm(&b, &s)
+            .unwrap_or_else(|e| panic!("msm of {n}: {e}"));
+        assert_eq!(
+            ours.into_affine(),
+            expected.into_affine(),
+            "msm of {n} points"
+        );
     }
 
     // Degenerate inputs with a known answer.
@@ -550,22 +790,37 @@ pub fn bn254_msm_matches_ark_ec<B: Backend>(backend: &B) {
     let cases: Vec<(Vec<G1Affine>, Vec<Fr>, G1Projective)> = vec![
         (vec![p, p], vec![Fr::ONE, r_minus_one], G1Projective::zero()),
         (vec![p, -p], vec![Fr::ONE, Fr::ONE], G1Projective::zero()),
-        (vec![p; 40], vec![Fr::ONE; 40], G1Projective::from(p) * Fr::from(40u64)),
-        (vec![G1Affine::identity(); 5], rng.fr_vec(5), G1Projective::zero()),
+        (
+            vec![p; 40],
+            vec![Fr::ONE; 40],
+            G1Projective::from(p) * Fr::from(40u64),
+        ),
+        (
+            vec![G1Affine::identity(); 5],
+            rng.fr_vec(5),
+            G1Projective::zero(),
+        ),
         (rng.g1_vec(5), vec![Fr::zero(); 5], G1Projective::zero()),
     ];
     for (i, (bases, scalars, expected)) in cases.into_iter().enumerate() {
         let b = backend.upload(&bases).expect("upload");
         let s = backend.upload(&scalars).expect("upload");
         let ours = backend.bn254_msm(&b, &s).expect("msm");
-        assert_eq!(ours.into_affine(), expected.into_affine(), "degenerate MSM case {i}");
+        assert_eq!(
+            ours.into_affine(),
+            expected.into_affine(),
+            "degenerate MSM case {i}"
+        );
     }
 
     // Mismatched lengths are an error, not a truncation.
     let b = backend.upload(&rng.g1_vec(3)).expect("upload");
     let s = backend.upload(&rng.fr_vec(2)).expect("upload");
     assert!(
-        matches!(backend.bn254_msm(&b, &s), Err(KernelError::LengthMismatch { .. })),
+        matches!(
+            backend.bn254_msm(&b, &s),
+            Err(KernelError::LengthMismatch { .. })
+        ),
         "3 bases with 2 scalars must be refused"
     );
 }

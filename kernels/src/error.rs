@@ -12,11 +12,19 @@ pub enum KernelError {
 
     /// A transform size beyond what the field supports (Goldilocks: 2^32, BN254 Fr: 2^28).
     #[error("{what}: size 2^{log_n} exceeds the field's two-adicity 2^{max_log_n}")]
-    SizeTooLarge { what: &'static str, log_n: usize, max_log_n: usize },
+    SizeTooLarge {
+        what: &'static str,
+        log_n: usize,
+        max_log_n: usize,
+    },
 
     /// Buffer lengths that do not agree with the shape the call describes.
     #[error("{what}: expected {expected} elements, got {actual}")]
-    LengthMismatch { what: &'static str, expected: usize, actual: usize },
+    LengthMismatch {
+        what: &'static str,
+        expected: usize,
+        actual: usize,
+    },
 
     /// A parameter outside its valid range (cap height above the tree height, zero-width leaves, ...).
     #[error("invalid argument: {0}")]
@@ -28,11 +36,17 @@ pub enum KernelError {
 
     /// The requested backend cannot run here (no adapter, missing device feature, ...).
     #[error("backend {backend} unavailable: {reason}")]
-    BackendUnavailable { backend: &'static str, reason: String },
+    BackendUnavailable {
+        backend: &'static str,
+        reason: String,
+    },
 
     /// The device failed while running a kernel (device lost, out of memory, validation error).
     #[error("device error on {backend}: {reason}")]
-    Device { backend: &'static str, reason: String },
+    Device {
+        backend: &'static str,
+        reason: String,
+    },
 }
 
 /// Result alias of the kernels crate.
@@ -50,6 +64,10 @@ pub(crate) fn require_len(what: &'static str, expected: usize, actual: usize) ->
     if expected == actual {
         Ok(())
     } else {
-        Err(KernelError::LengthMismatch { what, expected, actual })
+        Err(KernelError::LengthMismatch {
+            what,
+            expected,
+            actual,
+        })
     }
 }

@@ -106,7 +106,6 @@ impl DeviceElement for G1Affine {
     }
 }
 
-
 /// The plonky2 root of unity of order 2^log_n that all Goldilocks transforms use.
 pub fn goldilocks_root_of_unity(log_n: usize) -> Goldilocks {
     Goldilocks::primitive_root_of_unity(log_n)

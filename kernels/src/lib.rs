@@ -32,5 +32,5 @@ pub mod conformance;
 pub use backend::{Backend, Bn254FftKind, ColumnBatch, MerkleDigests, NttDirection, Order};
 pub use cpu::CpuBackend;
 pub use error::{KernelError, Result};
-pub use select::{AnyBackend, AnyBuffer, BackendKind, BACKEND_ENV};
 pub use field::{DeviceElement, Fq, Fr, G1Affine, G1Projective, Goldilocks, HashOut};
+pub use select::{AnyBackend, AnyBuffer, BackendKind, BACKEND_ENV};

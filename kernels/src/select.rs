@@ -114,7 +114,11 @@ impl AnyBackend {
 
     #[cfg(feature = "wgpu")]
     fn open_gpu(route_small_to_cpu: bool) -> Result<Self> {
-        Ok(Self::Wgpu { gpu: crate::wgpu::WgpuBackend::new()?, cpu: CpuBackend::new(), route_small_to_cpu })
+        Ok(Self::Wgpu {
+            gpu: crate::wgpu::WgpuBackend::new()?,
+            cpu: CpuBackend::new(),
+            route_small_to_cpu,
+        })
     }
 
     #[cfg(not(feature = "wgpu"))]
@@ -165,7 +169,11 @@ impl Backend for AnyBackend {
         match self {
             Self::Cpu(cpu) => cpu.name(),
             #[cfg(feature = "wgpu")]
-            Self::Wgpu { gpu, route_small_to_cpu, .. } => {
+            Self::Wgpu {
+                gpu,
+                route_small_to_cpu,
+                ..
+            } => {
                 if *route_small_to_cpu {
                     format!("auto({}, small inputs on cpu)", gpu.name())
                 } else {
@@ -179,7 +187,11 @@ impl Backend for AnyBackend {
         match self {
             Self::Cpu(_) => Ok(AnyBuffer::Host(host.to_vec())),
             #[cfg(feature = "wgpu")]
-            Self::Wgpu { gpu, route_small_to_cpu, .. } => {
+            Self::Wgpu {
+                gpu,
+                route_small_to_cpu,
+                ..
+            } => {
                 if *route_small_to_cpu && host.len() < AUTO_MIN_DEVICE_ELEMENTS {
                     Ok(AnyBuffer::Host(host.to_vec()))
                 } else {
@@ -190,10 +202,20 @@ impl Backend for AnyBackend {
     }
 
     fn download<T: DeviceElement>(&self, buf: &AnyBuffer<T>) -> Result<Vec<T>> {
-        route!(self, (buf), |b: &CpuBackend| b.download(buf), |g: &crate::wgpu::WgpuBackend| g.download(buf))
+        route!(
+            self,
+            (buf),
+            |b: &CpuBackend| b.download(buf),
+            |g: &crate::wgpu::WgpuBackend| g.download(buf)
+        )
     }
 
-    fn download_rows<T: DeviceElement>(&self, buf: &AnyBuffer<T>, width: usize, rows: &[usize]) -> Result<Vec<Vec<T>>> {
+    fn download_rows<T: DeviceElement>(
+        &self,
+        buf: &AnyBuffer<T>,
+        width: usize,
+        rows: &[usize],
+    ) -> Result<Vec<Vec<T>>> {
         route!(
             self,
             (buf),
@@ -222,7 +244,13 @@ impl Backend for AnyBackend {
             self,
             (columns),
             |b: &CpuBackend| b.ntt(columns, shape, direction, input_order, output_order),
-            |g: &crate::wgpu::WgpuBackend| g.ntt(columns, shape, direction, input_order, output_order)
+            |g: &crate::wgpu::WgpuBackend| g.ntt(
+                columns,
+                shape,
+                direction,
+                input_order,
+                output_order
+            )
         )
     }
 
@@ -236,8 +264,12 @@ impl Backend for AnyBackend {
         route!(
             self,
             (coeffs),
-            |b: &CpuBackend| b.coset_lde_rows(coeffs, shape, rate_bits, shift).map(AnyBuffer::Host),
-            |g: &crate::wgpu::WgpuBackend| g.coset_lde_rows(coeffs, shape, rate_bits, shift).map(AnyBuffer::Device)
+            |b: &CpuBackend| b
+                .coset_lde_rows(coeffs, shape, rate_bits, shift)
+                .map(AnyBuffer::Host),
+            |g: &crate::wgpu::WgpuBackend| g
+                .coset_lde_rows(coeffs, shape, rate_bits, shift)
+                .map(AnyBuffer::Device)
         )
     }
 
@@ -250,7 +282,11 @@ impl Backend for AnyBackend {
         )
     }
 
-    fn hash_rows(&self, rows: &AnyBuffer<Goldilocks>, width: usize) -> Result<AnyBuffer<Goldilocks>> {
+    fn hash_rows(
+        &self,
+        rows: &AnyBuffer<Goldilocks>,
+        width: usize,
+    ) -> Result<AnyBuffer<Goldilocks>> {
         route!(
             self,
             (rows),
@@ -265,14 +301,26 @@ impl Backend for AnyBackend {
         width: usize,
         cap_height: usize,
     ) -> Result<MerkleDigests<AnyBuffer<Goldilocks>>> {
-        fn wrap<B, T: DeviceElement>(d: MerkleDigests<B>, f: impl Fn(B) -> AnyBuffer<T>) -> MerkleDigests<AnyBuffer<T>> {
-            MerkleDigests { digests: f(d.digests), cap: f(d.cap), log_leaves: d.log_leaves, cap_height: d.cap_height }
+        fn wrap<B, T: DeviceElement>(
+            d: MerkleDigests<B>,
+            f: impl Fn(B) -> AnyBuffer<T>,
+        ) -> MerkleDigests<AnyBuffer<T>> {
+            MerkleDigests {
+                digests: f(d.digests),
+                cap: f(d.cap),
+                log_leaves: d.log_leaves,
+                cap_height: d.cap_height,
+            }
         }
         route!(
             self,
             (leaves),
-            |b: &CpuBackend| b.merkle_tree(leaves, width, cap_height).map(|d| wrap(d, AnyBuffer::Host)),
-            |g: &crate::wgpu::WgpuBackend| g.merkle_tree(leaves, width, cap_height).map(|d| wrap(d, AnyBuffer::Device))
+            |b: &CpuBackend| b
+                .merkle_tree(leaves, width, cap_height)
+                .map(|d| wrap(d, AnyBuffer::Host)),
+            |g: &crate::wgpu::WgpuBackend| g
+                .merkle_tree(leaves, width, cap_height)
+                .map(|d| wrap(d, AnyBuffer::Device))
         )
     }
 
@@ -285,7 +333,11 @@ impl Backend for AnyBackend {
         )
     }
 
-    fn bn254_msm(&self, bases: &AnyBuffer<G1Affine>, scalars: &AnyBuffer<Fr>) -> Result<G1Projective> {
+    fn bn254_msm(
+        &self,
+        bases: &AnyBuffer<G1Affine>,
+        scalars: &AnyBuffer<Fr>,
+    ) -> Result<G1Projective> {
         route!(
             self,
             (bases, scalars),
@@ -302,18 +354,34 @@ mod tests {
 
     #[test]
     fn kinds_parse_and_print() {
-        for (s, k) in [("auto", BackendKind::Auto), ("CPU", BackendKind::Cpu), (" gpu ", BackendKind::Gpu), ("wgpu", BackendKind::Gpu)] {
+        for (s, k) in [
+            ("auto", BackendKind::Auto),
+            ("CPU", BackendKind::Cpu),
+            (" gpu ", BackendKind::Gpu),
+            ("wgpu", BackendKind::Gpu),
+        ] {
             assert_eq!(s.parse::<BackendKind>().expect("valid"), k);
         }
-        assert_eq!(BackendKind::Gpu.to_string().parse::<BackendKind>().expect("round trip"), BackendKind::Gpu);
-        assert!(matches!("cuda".parse::<BackendKind>(), Err(KernelError::InvalidArgument(_))));
+        assert_eq!(
+            BackendKind::Gpu
+                .to_string()
+                .parse::<BackendKind>()
+                .expect("round trip"),
+            BackendKind::Gpu
+        );
+        assert!(matches!(
+            "cuda".parse::<BackendKind>(),
+            Err(KernelError::InvalidArgument(_))
+        ));
     }
 
     #[test]
     fn cpu_kind_opens_the_cpu_backend() {
         let b = AnyBackend::open(BackendKind::Cpu).expect("cpu always opens");
         assert!(!b.has_device());
-        let buf = b.upload(&[Goldilocks::from_canonical_u64(5)]).expect("upload");
+        let buf = b
+            .upload(&[Goldilocks::from_canonical_u64(5)])
+            .expect("upload");
         assert!(matches!(buf, AnyBuffer::Host(_)));
     }
 }

@@ -5,7 +5,9 @@
 use plonky2::field::types::Field;
 use zknode_kernels::conformance::{gpu_required, TestRng, REQUIRE_GPU_ENV};
 use zknode_kernels::wgpu::WgpuBackend;
-use zknode_kernels::{Backend, ColumnBatch, CpuBackend, Goldilocks, KernelError, NttDirection, Order};
+use zknode_kernels::{
+    Backend, ColumnBatch, CpuBackend, Goldilocks, KernelError, NttDirection, Order,
+};
 
 /// 16 KiB bindings: a 2^11-element column fits, everything larger is windowed.
 const LIMIT: u64 = 16 << 10;
@@ -35,9 +37,11 @@ fn ntt_over_many_windows_matches_cpu() {
             (NttDirection::Forward, Order::BitReversed, Order::Natural),
         ] {
             let mut expected = input.clone();
-            cpu.ntt(&mut expected, shape, direction, input_order, output_order).expect("cpu");
+            cpu.ntt(&mut expected, shape, direction, input_order, output_order)
+                .expect("cpu");
             let mut buf = gpu.upload(&input).expect("upload");
-            gpu.ntt(&mut buf, shape, direction, input_order, output_order).expect("windowed ntt");
+            gpu.ntt(&mut buf, shape, direction, input_order, output_order)
+                .expect("windowed ntt");
             assert!(
                 gpu.download(&buf).expect("download") == expected,
                 "2^{log_n} x {cols} {direction:?} {input_order:?}->{output_order:?}"
@@ -51,13 +55,25 @@ fn lde_in_column_groups_and_row_windows_matches_cpu() {
     let Some(gpu) = windowed() else { return };
     let cpu = CpuBackend::new();
     let mut rng = TestRng::new("lde_in_column_groups_and_row_windows_matches_cpu");
-    for (log_n, cols, rate_bits) in [(3usize, 37usize, 2usize), (6, 9, 1), (8, 20, 3), (2, 600, 0)] {
+    for (log_n, cols, rate_bits) in [
+        (3usize, 37usize, 2usize),
+        (6, 9, 1),
+        (8, 20, 3),
+        (2, 600, 0),
+    ] {
         let shape = ColumnBatch::new(log_n, cols);
         let coeffs = rng.goldilocks_vec(shape.len());
-        let expected = cpu.coset_lde_rows(&coeffs, shape, rate_bits, Goldilocks::coset_shift()).expect("cpu");
+        let expected = cpu
+            .coset_lde_rows(&coeffs, shape, rate_bits, Goldilocks::coset_shift())
+            .expect("cpu");
         let buf = gpu.upload(&coeffs).expect("upload");
-        let lde = gpu.coset_lde_rows(&buf, shape, rate_bits, Goldilocks::coset_shift()).expect("windowed lde");
-        assert!(gpu.download(&lde).expect("download") == expected, "LDE 2^{log_n} x {cols}, rate_bits {rate_bits}");
+        let lde = gpu
+            .coset_lde_rows(&buf, shape, rate_bits, Goldilocks::coset_shift())
+            .expect("windowed lde");
+        assert!(
+            gpu.download(&lde).expect("download") == expected,
+            "LDE 2^{log_n} x {cols}, rate_bits {rate_bits}"
+        );
     }
 }
 
@@ -66,9 +82,20 @@ fn a_column_larger_than_one_binding_is_a_clear_error() {
     let Some(gpu) = windowed() else { return };
     let mut rng = TestRng::new("a_column_larger_than_one_binding_is_a_clear_error");
     let shape = ColumnBatch::new(12, 1);
-    let mut buf = gpu.upload(&rng.goldilocks_vec(shape.len())).expect("upload");
+    let mut buf = gpu
+        .upload(&rng.goldilocks_vec(shape.len()))
+        .expect("upload");
     let err = gpu
-        .ntt(&mut buf, shape, NttDirection::Forward, Order::Natural, Order::Natural)
+        .ntt(
+            &mut buf,
+            shape,
+            NttDirection::Forward,
+            Order::Natural,
+            Order::Natural,
+        )
         .expect_err("a 32 KiB column cannot be bound in 16 KiB");
-    assert!(matches!(err, KernelError::Device { .. }), "unexpected error {err:?}");
+    assert!(
+        matches!(err, KernelError::Device { .. }),
+        "unexpected error {err:?}"
+    );
 }

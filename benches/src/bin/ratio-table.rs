@@ -36,7 +36,8 @@ fn find_benchmarks(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         if path.is_dir() {
-            if path.file_name().is_some_and(|n| n == "new") && path.join("benchmark.json").is_file() {
+            if path.file_name().is_some_and(|n| n == "new") && path.join("benchmark.json").is_file()
+            {
                 out.push(path);
             } else {
                 find_benchmarks(&path, out)?;
@@ -47,7 +48,8 @@ fn find_benchmarks(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -62,14 +64,20 @@ fn human(ns: f64) -> String {
 
 /// Sort key of a size label "2^k" (numeric, so 2^9 < 2^10).
 fn size_key(label: &str) -> (u64, String) {
-    let k = label.strip_prefix("2^").and_then(|k| k.parse().ok()).unwrap_or(u64::MAX);
+    let k = label
+        .strip_prefix("2^")
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(u64::MAX);
     (k, label.to_string())
 }
 
 fn main() -> Result<()> {
     let dir = criterion_dir();
     if !dir.is_dir() {
-        bail!("no criterion results at {} (run `cargo bench -p zknode-benches` first)", dir.display());
+        bail!(
+            "no criterion results at {} (run `cargo bench -p zknode-benches` first)",
+            dir.display()
+        );
     }
     let mut found = Vec::new();
     find_benchmarks(&dir, &mut found)?;
@@ -79,7 +87,10 @@ fn main() -> Result<()> {
         let bench = read_json(&new_dir.join("benchmark.json"))?;
         let estimates = read_json(&new_dir.join("estimates.json"))?;
         let group = bench["group_id"].as_str().unwrap_or_default().to_string();
-        let function = bench["function_id"].as_str().unwrap_or_default().to_string();
+        let function = bench["function_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let size = bench["value_str"].as_str().unwrap_or("-");
         let median = estimates["median"]["point_estimate"]
             .as_f64()
@@ -101,7 +112,10 @@ fn main() -> Result<()> {
                 Some(r) if r > 0.0 => format!("{:.2}", median / r),
                 _ => "—".to_string(),
             };
-            println!("| {group} | {size} | {function} | {} | {reference} | {ratio} |", human(median));
+            println!(
+                "| {group} | {size} | {function} | {} | {reference} | {ratio} |",
+                human(median)
+            );
         }
     }
     Ok(())

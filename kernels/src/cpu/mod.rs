@@ -30,13 +30,20 @@ impl CpuBackend {
             .num_threads(threads)
             .thread_name(|i| format!("zknode-cpu-{i}"))
             .build()
-            .map_err(|e| KernelError::BackendUnavailable { backend: "cpu", reason: e.to_string() })?;
-        Ok(Self { pool: Some(Arc::new(pool)) })
+            .map_err(|e| KernelError::BackendUnavailable {
+                backend: "cpu",
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            pool: Some(Arc::new(pool)),
+        })
     }
 
     /// Threads this backend computes with.
     pub fn threads(&self) -> usize {
-        self.pool.as_ref().map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
+        self.pool
+            .as_ref()
+            .map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
     }
 
     fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
@@ -62,21 +69,28 @@ impl Backend for CpuBackend {
         Ok(buf.clone())
     }
 
-    fn download_rows<T: DeviceElement>(&self, buf: &Vec<T>, width: usize, rows: &[usize]) -> Result<Vec<Vec<T>>> {
-        let num_rows = if width == 0 { 0 } else { buf.len() / width };
-        if width != 0 && buf.len() % width != 0 {
+    fn download_rows<T: DeviceElement>(
+        &self,
+        buf: &Vec<T>,
+        width: usize,
+        rows: &[usize],
+    ) -> Result<Vec<Vec<T>>> {
+        if width == 0 {
+            return Ok(vec![Vec::new(); rows.len()]);
+        }
+        if !buf.len().is_multiple_of(width) {
             return Err(KernelError::InvalidArgument(format!(
                 "buffer of {} elements is not a matrix of width {width}",
                 buf.len()
             )));
         }
+        let num_rows = buf.len() / width;
         rows.iter()
             .map(|&r| {
-                if width == 0 {
-                    return Ok(Vec::new());
-                }
                 if r >= num_rows {
-                    return Err(KernelError::InvalidArgument(format!("row {r} out of range (matrix has {num_rows} rows)")));
+                    return Err(KernelError::InvalidArgument(format!(
+                        "row {r} out of range (matrix has {num_rows} rows)"
+                    )));
                 }
                 Ok(buf[r * width..(r + 1) * width].to_vec())
             })
@@ -99,26 +113,32 @@ impl Backend for CpuBackend {
         self.run(|| ntt::ntt_batch(columns, shape, direction, input_order, output_order))
     }
 
-    fn coset_lde_rows(&self, coeffs: &Vec<Goldilocks>, shape: ColumnBatch, rate_bits: usize, shift: Goldilocks) -> Result<Vec<Goldilocks>> {
+    fn coset_lde_rows(
+        &self,
+        coeffs: &Vec<Goldilocks>,
+        shape: ColumnBatch,
+        rate_bits: usize,
+        shift: Goldilocks,
+    ) -> Result<Vec<Goldilocks>> {
         require_len("coset_lde coefficients", shape.len(), coeffs.len())?;
         self.run(|| ntt::coset_lde_rows(coeffs, shape, rate_bits, shift))
     }
 
     fn poseidon_permute(&self, states: &mut Vec<Goldilocks>) -> Result<()> {
         use rayon::prelude::*;
-        if states.len() % crate::poseidon::WIDTH != 0 {
+        if !states.len().is_multiple_of(crate::poseidon::WIDTH) {
             return Err(KernelError::InvalidArgument(format!(
                 "poseidon states: {} elements is not a multiple of the width {}",
                 states.len(),
                 crate::poseidon::WIDTH
             )));
         }
+        // Whole states (checked above), in runs of 64 so each thread can use the vector engine.
+        let (states, _) = states.as_chunks_mut::<{ crate::poseidon::WIDTH }>();
         self.run(|| {
-            states.par_chunks_exact_mut(crate::poseidon::WIDTH).for_each(|chunk| {
-                let state: &mut [Goldilocks; crate::poseidon::WIDTH] =
-                    chunk.try_into().expect("chunks_exact yields WIDTH elements");
-                crate::poseidon::permute(state);
-            })
+            states
+                .par_chunks_mut(64)
+                .for_each(crate::poseidon::permute_many)
         });
         Ok(())
     }
@@ -127,7 +147,12 @@ impl Backend for CpuBackend {
         self.run(|| merkle::hash_rows(rows, width))
     }
 
-    fn merkle_tree(&self, leaves: &Vec<Goldilocks>, width: usize, cap_height: usize) -> Result<MerkleDigests<Vec<Goldilocks>>> {
+    fn merkle_tree(
+        &self,
+        leaves: &Vec<Goldilocks>,
+        width: usize,
+        cap_height: usize,
+    ) -> Result<MerkleDigests<Vec<Goldilocks>>> {
         self.run(|| merkle::merkle_tree(leaves, width, cap_height))
     }
 

@@ -58,16 +58,24 @@ pub(crate) struct Gpu {
 
 impl core::fmt::Debug for Gpu {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Gpu").field("adapter", &self.adapter).finish_non_exhaustive()
+        f.debug_struct("Gpu")
+            .field("adapter", &self.adapter)
+            .finish_non_exhaustive()
     }
 }
 
 fn device_error(reason: impl Into<String>) -> KernelError {
-    KernelError::Device { backend: BACKEND, reason: reason.into() }
+    KernelError::Device {
+        backend: BACKEND,
+        reason: reason.into(),
+    }
 }
 
 fn unavailable(reason: impl Into<String>) -> KernelError {
-    KernelError::BackendUnavailable { backend: BACKEND, reason: reason.into() }
+    KernelError::BackendUnavailable {
+        backend: BACKEND,
+        reason: reason.into(),
+    }
 }
 
 fn type_rank(t: wgpu::DeviceType) -> u8 {
@@ -85,7 +93,8 @@ impl Gpu {
     /// over software, filtered by [`ADAPTER_ENV`] when set. Errors name every adapter seen and why it
     /// was passed over.
     pub fn open(binding_limit: Option<u64>) -> Result<Self> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
         let wanted = std::env::var(ADAPTER_ENV).ok().filter(|s| !s.is_empty());
 
@@ -157,9 +166,20 @@ impl Gpu {
             / align
             * align;
         if binding_limit == 0 {
-            return Err(unavailable(format!("{}: storage binding limit below one aligned window", info.name)));
+            return Err(unavailable(format!(
+                "{}: storage binding limit below one aligned window",
+                info.name
+            )));
         }
-        Ok(Self { device, queue, adapter, limits, binding_limit, lost, kernels: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            device,
+            queue,
+            adapter,
+            limits,
+            binding_limit,
+            lost,
+            kernels: Mutex::new(HashMap::new()),
+        })
     }
 
     fn check_alive(&self) -> Result<()> {
@@ -188,15 +208,20 @@ impl Gpu {
         entry: &'static str,
         storage: usize,
     ) -> Result<Arc<Kernel>> {
-        let mut cache = self.kernels.lock().map_err(|_| device_error("kernel cache poisoned"))?;
+        let mut cache = self
+            .kernels
+            .lock()
+            .map_err(|_| device_error("kernel cache poisoned"))?;
         if let Some(k) = cache.get(&(module, entry)) {
             return Ok(k.clone());
         }
         let kernel = self.scoped(&format!("building kernel {module}::{entry}"), || {
-            let shader = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(module),
-                source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(source)),
-            });
+            let shader = self
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(module),
+                    source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(source)),
+                });
             let mut entries = vec![wgpu::BindGroupLayoutEntry {
                 binding: 0,
                 visibility: wgpu::ShaderStages::COMPUTE,
@@ -207,34 +232,47 @@ impl Gpu {
                 },
                 count: None,
             }];
-            entries.extend((1..=storage as u32).map(|binding| wgpu::BindGroupLayoutEntry {
-                binding,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Storage { read_only: false },
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-                count: None,
-            }));
-            let layout = self.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some(entry),
-                entries: &entries,
-            });
-            let pipeline_layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(entry),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-            let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pipeline_layout),
-                module: &shader,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            });
-            Kernel { name: entry, pipeline, layout, storage }
+            entries.extend(
+                (1..=storage as u32).map(|binding| wgpu::BindGroupLayoutEntry {
+                    binding,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage { read_only: false },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                }),
+            );
+            let layout = self
+                .device
+                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(entry),
+                    entries: &entries,
+                });
+            let pipeline_layout =
+                self.device
+                    .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label: Some(entry),
+                        bind_group_layouts: &[Some(&layout)],
+                        immediate_size: 0,
+                    });
+            let pipeline = self
+                .device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(entry),
+                    layout: Some(&pipeline_layout),
+                    module: &shader,
+                    entry_point: Some(entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
+            Kernel {
+                name: entry,
+                pipeline,
+                layout,
+                storage,
+            }
         })?;
         let kernel = Arc::new(kernel);
         cache.insert((module, entry), kernel.clone());
@@ -254,7 +292,9 @@ impl Gpu {
             self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
                 size: bytes,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             })
         })
@@ -264,7 +304,10 @@ impl Gpu {
     pub fn upload_words(&self, label: &str, words: &[u32]) -> Result<wgpu::Buffer> {
         let buf = self.storage_buffer(label, (words.len() as u64) * 4)?;
         if !words.is_empty() {
-            self.scoped(label, || self.queue.write_buffer(&buf, 0, bytemuck::cast_slice(words)))?;
+            self.scoped(label, || {
+                self.queue
+                    .write_buffer(&buf, 0, bytemuck::cast_slice(words))
+            })?;
         }
         Ok(buf)
     }
@@ -297,7 +340,9 @@ impl Gpu {
             .map_err(|_| device_error("readback: map callback never ran"))?
             .map_err(|e| device_error(format!("readback: {e}")))?;
         let out = {
-            let view = staging.get_mapped_range(..).map_err(|e| device_error(format!("readback: {e}")))?;
+            let view = staging
+                .get_mapped_range(..)
+                .map_err(|e| device_error(format!("readback: {e}")))?;
             bytemuck::cast_slice::<u8, u32>(&view).to_vec()
         };
         staging.unmap();
@@ -307,7 +352,10 @@ impl Gpu {
     /// Blocks until all submitted work is done.
     pub fn wait(&self) -> Result<()> {
         self.device
-            .poll(wgpu::PollType::Wait { submission_index: None, timeout: None })
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: None,
+            })
             .map_err(|e| device_error(format!("waiting for the device: {e}")))?;
         self.check_alive()
     }
@@ -318,7 +366,9 @@ impl Gpu {
         Ok(Batch {
             gpu: self,
             label,
-            encoder: self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) }),
+            encoder: self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) }),
             keep_alive: Vec::new(),
             scopes,
         })
@@ -326,7 +376,12 @@ impl Gpu {
 
     /// Splits `units` units of `unit_bytes` bytes each into windows that one storage binding can
     /// cover and whose byte offsets meet the adapter's alignment: `(first unit, unit count)` pairs.
-    pub fn windows(&self, what: &str, units: usize, unit_bytes: u64) -> Result<Vec<(usize, usize)>> {
+    pub fn windows(
+        &self,
+        what: &str,
+        units: usize,
+        unit_bytes: u64,
+    ) -> Result<Vec<(usize, usize)>> {
         if units == 0 {
             return Ok(Vec::new());
         }
@@ -343,7 +398,10 @@ impl Gpu {
                 self.binding_limit
             )));
         }
-        Ok((0..units).step_by(per_window).map(|first| (first, per_window.min(units - first))).collect())
+        Ok((0..units)
+            .step_by(per_window)
+            .map(|first| (first, per_window.min(units - first)))
+            .collect())
     }
 
     /// Workgroup counts covering `threads` threads of [`WORKGROUP_SIZE`], spread over x and y to stay
@@ -372,7 +430,11 @@ impl ErrorScopes {
         let oom = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let internal = gpu.device.push_error_scope(wgpu::ErrorFilter::Internal);
-        Ok(Self { internal, validation, oom })
+        Ok(Self {
+            internal,
+            validation,
+            oom,
+        })
     }
 
     fn pop(self, gpu: &Gpu, what: &str) -> Result<()> {
@@ -409,13 +471,21 @@ pub(crate) struct Binding<'a> {
 impl<'a> Binding<'a> {
     /// Units `[first, first + count)` of `unit_bytes` bytes each.
     pub fn window(buffer: &'a wgpu::Buffer, first: usize, count: usize, unit_bytes: u64) -> Self {
-        Binding { buffer, offset: first as u64 * unit_bytes, size: Some(count as u64 * unit_bytes) }
+        Binding {
+            buffer,
+            offset: first as u64 * unit_bytes,
+            size: Some(count as u64 * unit_bytes),
+        }
     }
 }
 
 impl<'a> From<&'a wgpu::Buffer> for Binding<'a> {
     fn from(buffer: &'a wgpu::Buffer) -> Self {
-        Binding { buffer, offset: 0, size: None }
+        Binding {
+            buffer,
+            offset: 0,
+            size: None,
+        }
     }
 }
 
@@ -432,7 +502,13 @@ pub(crate) struct Batch<'g> {
 
 impl Batch<'_> {
     /// Records one dispatch of `kernel` with `params` (a uniform of u32 words) and its storage bindings.
-    pub fn dispatch(&mut self, kernel: &Kernel, params: &[u32], storage: &[Binding<'_>], groups: [u32; 3]) -> Result<()> {
+    pub fn dispatch(
+        &mut self,
+        kernel: &Kernel,
+        params: &[u32],
+        storage: &[Binding<'_>],
+        groups: [u32; 3],
+    ) -> Result<()> {
         if storage.len() != kernel.storage {
             return Err(device_error(format!(
                 "kernel {} takes {} storage buffers, got {}",
@@ -445,12 +521,17 @@ impl Batch<'_> {
         let mut words = params.to_vec();
         words.resize(params.len().next_multiple_of(4).max(4), 0);
         let gpu = self.gpu;
-        let uniform = gpu.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: bytemuck::cast_slice(&words),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
-        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
+        let uniform = gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: bytemuck::cast_slice(&words),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniform.as_entire_binding(),
+        }];
         for (i, b) in storage.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
@@ -467,10 +548,12 @@ impl Batch<'_> {
             entries: &entries,
         });
         {
-            let mut pass = self.encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(kernel.name),
-                timestamp_writes: None,
-            });
+            let mut pass = self
+                .encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(kernel.name),
+                    timestamp_writes: None,
+                });
             pass.set_pipeline(&kernel.pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
@@ -480,15 +563,29 @@ impl Batch<'_> {
     }
 
     /// Records a buffer-to-buffer copy (bytes).
-    pub fn copy(&mut self, src: &wgpu::Buffer, src_offset: u64, dst: &wgpu::Buffer, dst_offset: u64, bytes: u64) {
+    pub fn copy(
+        &mut self,
+        src: &wgpu::Buffer,
+        src_offset: u64,
+        dst: &wgpu::Buffer,
+        dst_offset: u64,
+        bytes: u64,
+    ) {
         if bytes > 0 {
-            self.encoder.copy_buffer_to_buffer(src, src_offset, dst, dst_offset, bytes);
+            self.encoder
+                .copy_buffer_to_buffer(src, src_offset, dst, dst_offset, bytes);
         }
     }
 
     /// Submits the batch and waits for it, reporting any error raised while recording or running it.
     pub fn run(self) -> Result<()> {
-        let Batch { gpu, label, encoder, keep_alive, scopes } = self;
+        let Batch {
+            gpu,
+            label,
+            encoder,
+            keep_alive,
+            scopes,
+        } = self;
         gpu.queue.submit([encoder.finish()]);
         let waited = gpu.wait();
         scopes.pop(gpu, label)?;

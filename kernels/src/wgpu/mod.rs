@@ -5,6 +5,7 @@
 //! the device between operations; only what the caller downloads crosses the bus. Kernels are compiled
 //! once per device on first use, device tables (twiddles, coset factors) built once per size.
 
+mod bn254;
 mod context;
 mod merkle;
 mod ntt;
@@ -12,8 +13,8 @@ mod ntt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-pub use context::{AdapterSummary, ADAPTER_ENV};
 use context::Gpu;
+pub use context::{AdapterSummary, ADAPTER_ENV};
 
 use crate::backend::{Backend, Bn254FftKind, ColumnBatch, MerkleDigests, NttDirection, Order};
 use crate::error::{require_len, KernelError, Result};
@@ -28,13 +29,19 @@ pub struct WgpuBuffer<T> {
 
 impl<T> core::fmt::Debug for WgpuBuffer<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("WgpuBuffer").field("len", &self.len).finish_non_exhaustive()
+        f.debug_struct("WgpuBuffer")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }
 
 impl<T: DeviceElement> WgpuBuffer<T> {
     fn new(buffer: wgpu::Buffer, len: usize) -> Self {
-        Self { buffer, len, _element: PhantomData }
+        Self {
+            buffer,
+            len,
+            _element: PhantomData,
+        }
     }
 
     /// The underlying wgpu buffer (for kernels of other crates that chain on it).
@@ -61,6 +68,7 @@ pub struct WgpuBackend {
 struct Inner {
     gpu: Gpu,
     tables: ntt::Tables,
+    bn254_tables: bn254::Tables,
     /// Bound where a kernel's layout has a slot the operation does not use.
     dummy: wgpu::Buffer,
 }
@@ -83,7 +91,14 @@ impl WgpuBackend {
     fn open(binding_limit: Option<u64>) -> Result<Self> {
         let gpu = Gpu::open(binding_limit)?;
         let dummy = gpu.storage_buffer("unused binding", 16)?;
-        Ok(Self { inner: Arc::new(Inner { gpu, tables: ntt::Tables::default(), dummy }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                gpu,
+                tables: ntt::Tables::default(),
+                bn254_tables: bn254::Tables::default(),
+                dummy,
+            }),
+        })
     }
 
     /// The adapter this backend runs on.
@@ -94,10 +109,6 @@ impl WgpuBackend {
     fn gpu(&self) -> &Gpu {
         &self.inner.gpu
     }
-}
-
-fn unimplemented_kernel(what: &str) -> KernelError {
-    KernelError::BackendUnavailable { backend: "wgpu", reason: format!("{what} has no wgpu kernel yet") }
 }
 
 impl Backend for WgpuBackend {
@@ -112,23 +123,38 @@ impl Backend for WgpuBackend {
         for (x, out) in host.iter().zip(words.chunks_exact_mut(T::WORDS)) {
             x.encode(out);
         }
-        Ok(WgpuBuffer::new(self.gpu().upload_words("upload", &words)?, host.len()))
+        Ok(WgpuBuffer::new(
+            self.gpu().upload_words("upload", &words)?,
+            host.len(),
+        ))
     }
 
     fn download<T: DeviceElement>(&self, buf: &WgpuBuffer<T>) -> Result<Vec<T>> {
-        let words = self.gpu().read_words(&buf.buffer, 0, (buf.len * T::WORDS) as u64)?;
+        let words = self
+            .gpu()
+            .read_words(&buf.buffer, 0, (buf.len * T::WORDS) as u64)?;
         words
             .chunks_exact(T::WORDS)
             .enumerate()
-            .map(|(index, w)| T::decode(w).ok_or(KernelError::NonCanonical { index, reason: "invalid element read back" }))
+            .map(|(index, w)| {
+                T::decode(w).ok_or(KernelError::NonCanonical {
+                    index,
+                    reason: "invalid element read back",
+                })
+            })
             .collect()
     }
 
-    fn download_rows<T: DeviceElement>(&self, buf: &WgpuBuffer<T>, width: usize, rows: &[usize]) -> Result<Vec<Vec<T>>> {
+    fn download_rows<T: DeviceElement>(
+        &self,
+        buf: &WgpuBuffer<T>,
+        width: usize,
+        rows: &[usize],
+    ) -> Result<Vec<Vec<T>>> {
         if width == 0 {
             return Ok(vec![Vec::new(); rows.len()]);
         }
-        if buf.len % width != 0 {
+        if !buf.len.is_multiple_of(width) {
             return Err(KernelError::InvalidArgument(format!(
                 "buffer of {} elements is not a matrix of width {width}",
                 buf.len
@@ -138,15 +164,22 @@ impl Backend for WgpuBackend {
         rows.iter()
             .map(|&r| {
                 if r >= num_rows {
-                    return Err(KernelError::InvalidArgument(format!("row {r} out of range (matrix has {num_rows} rows)")));
+                    return Err(KernelError::InvalidArgument(format!(
+                        "row {r} out of range (matrix has {num_rows} rows)"
+                    )));
                 }
                 let words_per_row = (width * T::WORDS) as u64;
-                let words = self.gpu().read_words(&buf.buffer, r as u64 * words_per_row, words_per_row)?;
+                let words =
+                    self.gpu()
+                        .read_words(&buf.buffer, r as u64 * words_per_row, words_per_row)?;
                 words
                     .chunks_exact(T::WORDS)
                     .enumerate()
                     .map(|(i, w)| {
-                        T::decode(w).ok_or(KernelError::NonCanonical { index: r * width + i, reason: "invalid element read back" })
+                        T::decode(w).ok_or(KernelError::NonCanonical {
+                            index: r * width + i,
+                            reason: "invalid element read back",
+                        })
                     })
                     .collect()
             })
@@ -166,7 +199,16 @@ impl Backend for WgpuBackend {
         output_order: Order,
     ) -> Result<()> {
         require_len("ntt columns", shape.len(), columns.len)?;
-        ntt::ntt(self.gpu(), &self.inner.tables, &self.inner.dummy, &columns.buffer, shape, direction, input_order, output_order)
+        ntt::ntt(
+            self.gpu(),
+            &self.inner.tables,
+            &self.inner.dummy,
+            &columns.buffer,
+            shape,
+            direction,
+            input_order,
+            output_order,
+        )
     }
 
     fn coset_lde_rows(
@@ -177,22 +219,26 @@ impl Backend for WgpuBackend {
         shift: Goldilocks,
     ) -> Result<WgpuBuffer<Goldilocks>> {
         require_len("coset_lde coefficients", shape.len(), coeffs.len)?;
-        let out = ntt::coset_lde_rows(self.gpu(), &self.inner.tables, &coeffs.buffer, shape, rate_bits, shift)?;
+        let out = ntt::coset_lde_rows(
+            self.gpu(),
+            &self.inner.tables,
+            &coeffs.buffer,
+            shape,
+            rate_bits,
+            shift,
+        )?;
         Ok(WgpuBuffer::new(out, (shape.len()) << rate_bits))
     }
 
     fn poseidon_permute(&self, states: &mut WgpuBuffer<Goldilocks>) -> Result<()> {
-        if states.len % crate::poseidon::WIDTH != 0 {
-            return Err(KernelError::InvalidArgument(format!(
-                "poseidon_permute: {} elements are not whole states of {}",
-                states.len,
-                crate::poseidon::WIDTH
-            )));
-        }
-        merkle::permute(self.gpu(), &states.buffer, states.len / crate::poseidon::WIDTH)
+        merkle::permute(self.gpu(), &states.buffer, states.len)
     }
 
-    fn hash_rows(&self, rows: &WgpuBuffer<Goldilocks>, width: usize) -> Result<WgpuBuffer<Goldilocks>> {
+    fn hash_rows(
+        &self,
+        rows: &WgpuBuffer<Goldilocks>,
+        width: usize,
+    ) -> Result<WgpuBuffer<Goldilocks>> {
         merkle::hash_rows(self.gpu(), &rows.buffer, rows.len, width)
     }
 
@@ -205,11 +251,23 @@ impl Backend for WgpuBackend {
         merkle::merkle_tree(self.gpu(), &leaves.buffer, leaves.len, width, cap_height)
     }
 
-    fn bn254_fft(&self, _values: &mut WgpuBuffer<Fr>, _kind: Bn254FftKind) -> Result<()> {
-        Err(unimplemented_kernel("bn254_fft"))
+    fn bn254_fft(&self, values: &mut WgpuBuffer<Fr>, kind: Bn254FftKind) -> Result<()> {
+        bn254::fft(
+            self.gpu(),
+            &self.inner.bn254_tables,
+            &self.inner.dummy,
+            &values.buffer,
+            values.len,
+            kind,
+        )
     }
 
-    fn bn254_msm(&self, _bases: &WgpuBuffer<G1Affine>, _scalars: &WgpuBuffer<Fr>) -> Result<G1Projective> {
-        Err(unimplemented_kernel("bn254_msm"))
+    fn bn254_msm(
+        &self,
+        bases: &WgpuBuffer<G1Affine>,
+        scalars: &WgpuBuffer<Fr>,
+    ) -> Result<G1Projective> {
+        require_len("bn254 msm scalars", bases.len, scalars.len)?;
+        bn254::msm(self.gpu(), &bases.buffer, &scalars.buffer, bases.len)
     }
 }

@@ -12,9 +12,15 @@ use crate::error::{KernelError, Result};
 use crate::field::Goldilocks;
 
 const NTT_MODULE: &str = "ntt";
-const NTT_SRC: &str = concat!(include_str!("shaders/goldilocks.wgsl"), include_str!("shaders/ntt.wgsl"));
+const NTT_SRC: &str = concat!(
+    include_str!("shaders/goldilocks.wgsl"),
+    include_str!("shaders/ntt.wgsl")
+);
 const PERMUTE_MODULE: &str = "permute";
-const PERMUTE_SRC: &str = concat!(include_str!("shaders/goldilocks.wgsl"), include_str!("shaders/permute.wgsl"));
+const PERMUTE_SRC: &str = concat!(
+    include_str!("shaders/goldilocks.wgsl"),
+    include_str!("shaders/permute.wgsl")
+);
 
 /// log2 of the block the workgroup-memory pass transforms (2^11 u64 = 16 KiB of workgroup memory).
 const SHARED_LOG: usize = 11;
@@ -50,13 +56,15 @@ fn to_words(values: &[Goldilocks]) -> Vec<u32> {
 fn powers(base: Goldilocks, start: Goldilocks, len: usize) -> Vec<Goldilocks> {
     const CHUNK: usize = 1 << 14;
     let mut out = vec![Goldilocks::ZERO; len];
-    out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
-        let mut x = start * base.exp_u64((c * CHUNK) as u64);
-        for slot in chunk {
-            *slot = x;
-            x *= base;
-        }
-    });
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            let mut x = start * base.exp_u64((c * CHUNK) as u64);
+            for slot in chunk {
+                *slot = x;
+                x *= base;
+            }
+        });
     out
 }
 
@@ -76,7 +84,13 @@ impl Tables {
     }
 
     /// `table[b * n + j] = (shift * w_N^rev_r(b))^j`, the coset-expansion factors of an LDE.
-    fn coset(&self, gpu: &Gpu, log_n: usize, rate_bits: usize, shift: Goldilocks) -> Result<Arc<wgpu::Buffer>> {
+    fn coset(
+        &self,
+        gpu: &Gpu,
+        log_n: usize,
+        rate_bits: usize,
+        shift: Goldilocks,
+    ) -> Result<Arc<wgpu::Buffer>> {
         let key = (log_n, rate_bits, shift.to_canonical_u64());
         let mut cache = self.coset.lock().map_err(|_| poisoned())?;
         if let Some(t) = cache.get(&key) {
@@ -86,7 +100,11 @@ impl Tables {
         let w_big = Goldilocks::primitive_root_of_unity(log_n + rate_bits);
         let table: Vec<Goldilocks> = (0..1usize << rate_bits)
             .flat_map(|b| {
-                let rev_b = if rate_bits == 0 { 0 } else { b.reverse_bits() >> (usize::BITS as usize - rate_bits) };
+                let rev_b = if rate_bits == 0 {
+                    0
+                } else {
+                    b.reverse_bits() >> (usize::BITS as usize - rate_bits)
+                };
                 let factor = shift * w_big.exp_u64(rev_b as u64);
                 powers(factor, Goldilocks::ONE, n)
             })
@@ -98,12 +116,19 @@ impl Tables {
 }
 
 fn poisoned() -> KernelError {
-    KernelError::Device { backend: "wgpu", reason: "table cache poisoned".into() }
+    KernelError::Device {
+        backend: "wgpu",
+        reason: "table cache poisoned".into(),
+    }
 }
 
 fn check_log_n(what: &'static str, log_n: usize) -> Result<()> {
     if log_n > MAX_LOG_N {
-        return Err(KernelError::SizeTooLarge { what, log_n, max_log_n: MAX_LOG_N });
+        return Err(KernelError::SizeTooLarge {
+            what,
+            log_n,
+            max_log_n: MAX_LOG_N,
+        });
     }
     Ok(())
 }
@@ -135,9 +160,23 @@ fn record_dif(
         let mut log_h = log_n - 1;
         while remaining > 0 {
             let k = remaining.min(MAX_GLOBAL_STAGES);
-            let params = [log_n as u32, log_h as u32, k as u32, count as u32, 0, 0, 0, 0];
+            let params = [
+                log_n as u32,
+                log_h as u32,
+                k as u32,
+                count as u32,
+                0,
+                0,
+                0,
+                0,
+            ];
             let threads = (count as u64) << (log_n - k);
-            batch.dispatch(&global, &params, &[window, twiddles.into()], gpu.grid(threads))?;
+            batch.dispatch(
+                &global,
+                &params,
+                &[window, twiddles.into()],
+                gpu.grid(threads),
+            )?;
             log_h -= k;
             remaining -= k;
         }
@@ -203,7 +242,12 @@ fn record_bit_reverse(
     let kernel = gpu.kernel(PERMUTE_MODULE, PERMUTE_SRC, "bit_reverse", 3)?;
     let block_bytes = 8u64 << log_n;
     for (first, count) in gpu.windows("bit reversal", blocks, block_bytes)? {
-        let params = PermuteParams { log_n, num_blocks: count, ..Default::default() }.words();
+        let params = PermuteParams {
+            log_n,
+            num_blocks: count,
+            ..Default::default()
+        }
+        .words();
         let threads = (count as u64) << log_n;
         let bindings = [
             Binding::window(src, first, count, block_bytes),
@@ -236,18 +280,46 @@ pub(crate) fn ntt(
     let twiddles = tables.twiddles(gpu, shape.log_n, inverse)?;
     let scale = inverse.then(|| Goldilocks::inverse_2exp(shape.log_n));
     let needs_tmp = input_order == Order::BitReversed || output_order == Order::Natural;
-    let tmp = if needs_tmp { Some(gpu.storage_buffer("ntt scratch", bytes)?) } else { None };
+    let tmp = if needs_tmp {
+        Some(gpu.storage_buffer("ntt scratch", bytes)?)
+    } else {
+        None
+    };
 
     let mut batch = gpu.batch("ntt")?;
     // The DIF kernels read natural order and write bit-reversed order; other orders cost one
     // permutation pass each.
     if let (Order::BitReversed, Some(tmp)) = (input_order, &tmp) {
-        record_bit_reverse(gpu, &mut batch, columns, tmp, dummy, shape.num_cols, shape.log_n)?;
+        record_bit_reverse(
+            gpu,
+            &mut batch,
+            columns,
+            tmp,
+            dummy,
+            shape.num_cols,
+            shape.log_n,
+        )?;
         batch.copy(tmp, 0, columns, 0, bytes);
     }
-    record_dif(gpu, &mut batch, columns, shape.num_cols, shape.log_n, &twiddles, scale)?;
+    record_dif(
+        gpu,
+        &mut batch,
+        columns,
+        shape.num_cols,
+        shape.log_n,
+        &twiddles,
+        scale,
+    )?;
     if let (Order::Natural, Some(tmp)) = (output_order, &tmp) {
-        record_bit_reverse(gpu, &mut batch, columns, tmp, dummy, shape.num_cols, shape.log_n)?;
+        record_bit_reverse(
+            gpu,
+            &mut batch,
+            columns,
+            tmp,
+            dummy,
+            shape.num_cols,
+            shape.log_n,
+        )?;
         batch.copy(tmp, 0, columns, 0, bytes);
     }
     batch.run()
@@ -275,7 +347,11 @@ pub(crate) fn coset_lde_rows(
         return Ok(out);
     }
     let coset = tables.coset(gpu, shape.log_n, rate_bits, shift)?;
-    let twiddles = if shape.log_n > 0 { Some(tables.twiddles(gpu, shape.log_n, false)?) } else { None };
+    let twiddles = if shape.log_n > 0 {
+        Some(tables.twiddles(gpu, shape.log_n, false)?)
+    } else {
+        None
+    };
     let expand = gpu.kernel(PERMUTE_MODULE, PERMUTE_SRC, "coset_expand", 3)?;
     let transpose = gpu.kernel(PERMUTE_MODULE, PERMUTE_SRC, "transpose", 3)?;
 
@@ -291,21 +367,42 @@ pub(crate) fn coset_lde_rows(
     for (c0, gc) in groups {
         // The coefficient window of this group; its offset must be aligned too.
         let align = u64::from(gpu.limits.min_storage_buffer_offset_alignment).max(1);
-        let coeff_window = if (c0 as u64 * col_bytes) % align == 0 {
+        let coeff_window = if (c0 as u64 * col_bytes).is_multiple_of(align) {
             Binding::window(coeffs, c0, gc, col_bytes)
         } else {
             return Err(KernelError::Device {
                 backend: "wgpu",
-                reason: format!("lde: coefficient window at column {c0} is not aligned to {align} bytes"),
+                reason: format!(
+                    "lde: coefficient window at column {c0} is not aligned to {align} bytes"
+                ),
             });
         };
-        let params = PermuteParams { log_n: log_big, num_blocks: gc, log_small: shape.log_n, rate_bits, ..Default::default() };
+        let params = PermuteParams {
+            log_n: log_big,
+            num_blocks: gc,
+            log_small: shape.log_n,
+            rate_bits,
+            ..Default::default()
+        };
         let bindings = [coeff_window, (&scratch).into(), (&*coset).into()];
-        batch.dispatch(&expand, &params.words(), &bindings, gpu.grid((gc as u64) << log_big))?;
+        batch.dispatch(
+            &expand,
+            &params.words(),
+            &bindings,
+            gpu.grid((gc as u64) << log_big),
+        )?;
         if let Some(twiddles) = &twiddles {
             // 2^rate_bits independent size-n transforms per column; their bit-reversed outputs,
             // block after block, are the column's LDE in bit-reversed order.
-            record_dif(gpu, &mut batch, &scratch, gc << rate_bits, shape.log_n, twiddles, None)?;
+            record_dif(
+                gpu,
+                &mut batch,
+                &scratch,
+                gc << rate_bits,
+                shape.log_n,
+                twiddles,
+                None,
+            )?;
         }
         for &(r0, rows) in &row_windows {
             let params = PermuteParams {
@@ -317,8 +414,17 @@ pub(crate) fn coset_lde_rows(
                 col_offset: c0,
                 ..Default::default()
             };
-            let bindings = [(&scratch).into(), Binding::window(&out, r0, rows, 8 * cols as u64), (&*coset).into()];
-            batch.dispatch(&transpose, &params.words(), &bindings, gpu.grid((rows * gc) as u64))?;
+            let bindings = [
+                (&scratch).into(),
+                Binding::window(&out, r0, rows, 8 * cols as u64),
+                (&*coset).into(),
+            ];
+            batch.dispatch(
+                &transpose,
+                &params.words(),
+                &bindings,
+                gpu.grid((rows * gc) as u64),
+            )?;
         }
     }
     batch.run()?;
