@@ -23,6 +23,8 @@ pub mod field;
 pub mod merkle;
 pub mod poseidon;
 pub mod select;
+#[cfg(test)]
+mod test_util;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
 

@@ -113,16 +113,12 @@ mod tests {
     use super::*;
     use plonky2::hash::merkle_proofs::verify_merkle_proof_to_cap;
     use plonky2_field::types::{Field, Sample};
-    use rand::{Rng, RngCore, SeedableRng};
+    use rand::Rng;
     use rand_chacha::ChaCha8Rng;
 
     use crate::cpu::merkle::merkle_tree;
 
-    fn rng(test: &str) -> ChaCha8Rng {
-        let seed = rand::thread_rng().next_u64();
-        eprintln!("{test}: seed {seed:#x}");
-        ChaCha8Rng::seed_from_u64(seed)
-    }
+    use crate::test_util::rng;
 
     fn random_elements(rng: &mut ChaCha8Rng, n: usize) -> Vec<Goldilocks> {
         (0..n).map(|_| Goldilocks::sample(rng)).collect()

@@ -160,14 +160,10 @@ mod tests {
     use plonky2::hash::poseidon::PoseidonHash;
     use plonky2::plonk::config::Hasher;
     use plonky2_field::types::Sample;
-    use rand::{RngCore, SeedableRng};
+
     use rand_chacha::ChaCha8Rng;
 
-    fn rng(test: &str) -> ChaCha8Rng {
-        let seed = rand::thread_rng().next_u64();
-        eprintln!("{test}: seed {seed:#x}");
-        ChaCha8Rng::seed_from_u64(seed)
-    }
+    use crate::test_util::rng;
 
     fn random_elements(rng: &mut ChaCha8Rng, n: usize) -> Vec<Goldilocks> {
         (0..n).map(|_| Goldilocks::sample(rng)).collect()

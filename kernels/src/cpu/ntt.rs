@@ -1164,18 +1164,12 @@ mod tests {
     use plonky2::util::reverse_index_bits_in_place;
     use plonky2_field::fft::{fft, ifft};
     use plonky2_field::polynomial::{PolynomialCoeffs, PolynomialValues};
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
     use rand_chacha::ChaCha8Rng;
 
     type F = Goldilocks;
 
-    fn rng(name: &str) -> ChaCha8Rng {
-        let seed = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
-        eprintln!("{name}: seed {seed:#x}");
-        ChaCha8Rng::seed_from_u64(seed)
-    }
+    use crate::test_util::rng;
 
     fn random_vec(rng: &mut ChaCha8Rng, len: usize) -> Vec<F> {
         (0..len)

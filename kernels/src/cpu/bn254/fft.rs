@@ -290,13 +290,11 @@ mod tests {
     use super::*;
     use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
     use ark_std::UniformRand;
-    use rand::{Rng, SeedableRng};
+
     use rand_chacha::ChaCha8Rng;
 
     fn rng() -> ChaCha8Rng {
-        let seed: u64 = rand::thread_rng().gen();
-        eprintln!("bn254 fft test seed: {seed}");
-        ChaCha8Rng::seed_from_u64(seed)
+        crate::test_util::rng("bn254 fft")
     }
 
     fn random_vec(rng: &mut ChaCha8Rng, n: usize) -> Vec<Fr> {

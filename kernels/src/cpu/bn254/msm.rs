@@ -436,15 +436,13 @@ mod tests {
     use super::*;
     use ark_ec::{CurveGroup, PrimeGroup, VariableBaseMSM};
     use ark_std::UniformRand;
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
     use rand_chacha::ChaCha8Rng;
 
     use crate::error::KernelError;
 
     fn rng() -> ChaCha8Rng {
-        let seed: u64 = rand::thread_rng().gen();
-        eprintln!("bn254 msm test seed: {seed}");
-        ChaCha8Rng::seed_from_u64(seed)
+        crate::test_util::rng("bn254 msm")
     }
 
     /// `n` random points, cheaply: a few random multiples of the generator and sums of them.
