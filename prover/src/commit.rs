@@ -69,7 +69,7 @@ where
         Order::Natural,
         Order::Natural,
     )?;
-    commit_device_coeffs(backend, &coeffs, shape, rate_bits, cap_height)
+    commit_device_coeffs(backend, coeffs, shape, rate_bits, cap_height)
 }
 
 /// Commits to polynomials given by their coefficients (all of the same power-of-two length); equal to
@@ -103,13 +103,13 @@ where
         .flat_map(|p| p.coeffs.iter().copied())
         .collect();
     let coeffs = backend.upload(&flat)?;
-    commit_device_coeffs(backend, &coeffs, shape, rate_bits, cap_height)
+    commit_device_coeffs(backend, coeffs, shape, rate_bits, cap_height)
 }
 
 /// The commitment of a column batch of coefficients already on the device.
 fn commit_device_coeffs<B, C, const D: usize>(
     backend: &B,
-    coeffs: &B::Buffer<Goldilocks>,
+    coeffs: B::Buffer<Goldilocks>,
     shape: ColumnBatch,
     rate_bits: usize,
     cap_height: usize,
@@ -125,24 +125,30 @@ where
             shape.log_n + rate_bits
         )));
     }
-    let rows = backend.coset_lde_rows(coeffs, shape, rate_bits, Goldilocks::coset_shift())?;
+    let rows = backend.coset_lde_rows(&coeffs, shape, rate_bits, Goldilocks::coset_shift())?;
     let tree = backend.merkle_tree(&rows, shape.num_cols, cap_height)?;
 
     // starky keeps the coefficients (openings, quotient) and every leaf (quotient evaluation, FRI
-    // queries) on the host, so all of it comes back; only the intermediate buffers stay behind.
-    let coeffs = backend.download(coeffs)?;
-    let rows = backend.download(&rows)?;
+    // queries) on the host, so all of it comes back. Each buffer is dropped as soon as its copy
+    // exists: on the CPU backend buffers are host memory too, and holding the LDE three times
+    // (backend buffer, downloaded copy, leaf vectors) would take 1.8x starky's peak heap.
     let digests = backend.download(&tree.digests)?;
     let cap = backend.download(&tree.cap)?;
-
-    let polynomials = coeffs
+    drop(tree);
+    let host_coeffs = backend.download(&coeffs)?;
+    drop(coeffs);
+    let polynomials = host_coeffs
         .chunks_exact(shape.n())
         .map(|c| PolynomialCoeffs::new(c.to_vec()))
         .collect();
-    let leaves = rows
+    drop(host_coeffs);
+    let host_rows = backend.download(&rows)?;
+    drop(rows);
+    let leaves = host_rows
         .chunks_exact(shape.num_cols)
         .map(<[Goldilocks]>::to_vec)
         .collect();
+    drop(host_rows);
     let merkle_tree = to_plonky2_tree(leaves, &digests, &cap)?;
 
     Ok(PolynomialBatch {

@@ -240,35 +240,3 @@ fn many_threads_give_the_same_proof() {
         assert!(zknode_prover::codec::encode(&ours) == zknode_prover::codec::encode(&reference));
     }
 }
-
-/// Wall-clock comparison on this machine; `cargo test -p zknode-prover --test identical_cpu --
-/// --ignored --nocapture timing`. Both provers on the same (global) rayon pool.
-#[test]
-#[ignore]
-fn timing_vs_starky() {
-    use std::time::Instant;
-    let backend = CpuBackend::new();
-    let config = StarkConfig::standard_fast_config();
-    let (trace, pis) = Fib::<F, D>::trace(1 << 16, F::ZERO, F::ONE);
-    let stark = Fib::<F, D>::new();
-    for _ in 0..2 {
-        let t = Instant::now();
-        let ours =
-            zknode_prover::prove::<_, C, _, D>(&backend, &stark, &config, &trace, &pis, None)
-                .expect("ours");
-        let ours_s = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let _ = starky::prover::prove::<F, C, _, D>(
-            stark,
-            &config,
-            trace.clone(),
-            &pis,
-            None,
-            &mut plonky2::util::timing::TimingTree::default(),
-        )
-        .expect("starky");
-        let starky_s = t.elapsed().as_secs_f64();
-        eprintln!("fib 2^16: ours {ours_s:.3} s, starky {starky_s:.3} s");
-        starky::verifier::verify_stark_proof(stark, ours, &config, None).expect("verifies");
-    }
-}
