@@ -58,6 +58,27 @@ impl ColumnBatch {
     }
 }
 
+/// Checks that a buffer of `len` elements is a row matrix of width `width` (> 0) containing every row
+/// in `rows`: what every backend's `download_rows` requires before reading.
+pub(crate) fn check_rows(len: usize, width: usize, rows: &[usize]) -> crate::error::Result<()> {
+    use crate::error::KernelError;
+    if width == 0 {
+        return Ok(());
+    }
+    if !len.is_multiple_of(width) {
+        return Err(KernelError::InvalidArgument(format!(
+            "buffer of {len} elements is not a matrix of width {width}"
+        )));
+    }
+    let num_rows = len / width;
+    match rows.iter().find(|&&r| r >= num_rows) {
+        Some(r) => Err(KernelError::InvalidArgument(format!(
+            "row {r} out of range (matrix has {num_rows} rows)"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Which BN254 scalar-field transform to run (ark-poly `Radix2EvaluationDomain` semantics).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bn254FftKind {

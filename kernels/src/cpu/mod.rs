@@ -7,7 +7,9 @@ pub mod ntt;
 
 use std::sync::Arc;
 
-use crate::backend::{Backend, Bn254FftKind, ColumnBatch, MerkleDigests, NttDirection, Order};
+use crate::backend::{
+    check_rows, Backend, Bn254FftKind, ColumnBatch, MerkleDigests, NttDirection, Order,
+};
 use crate::error::{require_len, KernelError, Result};
 use crate::field::{DeviceElement, Fr, G1Affine, G1Projective, Goldilocks};
 
@@ -75,26 +77,11 @@ impl Backend for CpuBackend {
         width: usize,
         rows: &[usize],
     ) -> Result<Vec<Vec<T>>> {
-        if width == 0 {
-            return Ok(vec![Vec::new(); rows.len()]);
-        }
-        if !buf.len().is_multiple_of(width) {
-            return Err(KernelError::InvalidArgument(format!(
-                "buffer of {} elements is not a matrix of width {width}",
-                buf.len()
-            )));
-        }
-        let num_rows = buf.len() / width;
-        rows.iter()
-            .map(|&r| {
-                if r >= num_rows {
-                    return Err(KernelError::InvalidArgument(format!(
-                        "row {r} out of range (matrix has {num_rows} rows)"
-                    )));
-                }
-                Ok(buf[r * width..(r + 1) * width].to_vec())
-            })
-            .collect()
+        check_rows(buf.len(), width, rows)?;
+        Ok(rows
+            .iter()
+            .map(|&r| buf[r * width..(r + 1) * width].to_vec())
+            .collect())
     }
 
     fn buffer_len<T: DeviceElement>(&self, buf: &Vec<T>) -> usize {

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use context::Gpu;
 pub use context::{AdapterSummary, ADAPTER_ENV};
 
-use crate::backend::{Backend, Bn254FftKind, ColumnBatch, MerkleDigests, NttDirection, Order};
+use crate::backend::{
+    check_rows, Backend, Bn254FftKind, ColumnBatch, MerkleDigests, NttDirection, Order,
+};
 use crate::error::{require_len, KernelError, Result};
 use crate::field::{DeviceElement, Fr, G1Affine, G1Projective, Goldilocks};
 
@@ -56,6 +58,21 @@ impl<T: DeviceElement> WgpuBuffer<T> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+}
+
+/// Decodes elements read back from the device; `first` is the index of the first one in its buffer
+/// (for the error).
+fn decode_words<T: DeviceElement>(words: &[u32], first: usize) -> Result<Vec<T>> {
+    words
+        .chunks_exact(T::WORDS)
+        .enumerate()
+        .map(|(i, w)| {
+            T::decode(w).ok_or(KernelError::NonCanonical {
+                index: first + i,
+                reason: "invalid element read back",
+            })
+        })
+        .collect()
 }
 
 /// The wgpu backend. Cheap to clone (the device is shared).
@@ -133,16 +150,7 @@ impl Backend for WgpuBackend {
         let words = self
             .gpu()
             .read_words(&buf.buffer, 0, (buf.len * T::WORDS) as u64)?;
-        words
-            .chunks_exact(T::WORDS)
-            .enumerate()
-            .map(|(index, w)| {
-                T::decode(w).ok_or(KernelError::NonCanonical {
-                    index,
-                    reason: "invalid element read back",
-                })
-            })
-            .collect()
+        decode_words(&words, 0)
     }
 
     fn download_rows<T: DeviceElement>(
@@ -151,37 +159,14 @@ impl Backend for WgpuBackend {
         width: usize,
         rows: &[usize],
     ) -> Result<Vec<Vec<T>>> {
-        if width == 0 {
-            return Ok(vec![Vec::new(); rows.len()]);
-        }
-        if !buf.len.is_multiple_of(width) {
-            return Err(KernelError::InvalidArgument(format!(
-                "buffer of {} elements is not a matrix of width {width}",
-                buf.len
-            )));
-        }
-        let num_rows = buf.len / width;
+        check_rows(buf.len, width, rows)?;
+        let words_per_row = (width * T::WORDS) as u64;
         rows.iter()
             .map(|&r| {
-                if r >= num_rows {
-                    return Err(KernelError::InvalidArgument(format!(
-                        "row {r} out of range (matrix has {num_rows} rows)"
-                    )));
-                }
-                let words_per_row = (width * T::WORDS) as u64;
                 let words =
                     self.gpu()
                         .read_words(&buf.buffer, r as u64 * words_per_row, words_per_row)?;
-                words
-                    .chunks_exact(T::WORDS)
-                    .enumerate()
-                    .map(|(i, w)| {
-                        T::decode(w).ok_or(KernelError::NonCanonical {
-                            index: r * width + i,
-                            reason: "invalid element read back",
-                        })
-                    })
-                    .collect()
+                decode_words(&words, r * width)
             })
             .collect()
     }
