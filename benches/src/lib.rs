@@ -5,6 +5,8 @@
 //! parameter (`2^16`). The `ratio-table` binary pairs them up from `target/criterion` and prints
 //! ours/reference medians.
 
+pub mod peak_heap;
+
 use rand::SeedableRng;
 
 /// Function id of our implementation in every group.
