@@ -22,6 +22,7 @@
 //!   nothing.
 
 pub mod block;
+pub mod call;
 pub mod counters;
 mod db;
 mod process;
@@ -37,6 +38,7 @@ use revm::primitives::hardfork::SpecId;
 use serde::{Deserialize, Serialize};
 
 pub use block::SYSTEM_ADDRESS;
+pub use call::{CallBlock, CallRequest, CallResult, CallStatus};
 pub use counters::{CounterLimits, CounterOverflow, Counters};
 pub use provability::{NotProvableReason, Provability};
 pub use witness::{AccessOp, AccessOrigin, BatchWitness, TreeAccess, TxWitness};
@@ -234,6 +236,11 @@ impl Executor {
     /// Executes a batch (see the module docs).
     pub fn process_batch(&self, request: &ProcessBatchRequest) -> Result<ProcessBatchResponse> {
         process::process_batch(&self.inner.store, &self.inner.config, request)
+    }
+
+    /// Runs a read-only call on the state at `root` (see [`call`]); nothing is persisted.
+    pub fn call(&self, root: StateRoot, request: &CallRequest) -> Result<CallResult> {
+        call::call(&self.inner.store, &self.inner.config, root, request)
     }
 
     /// Writes the genesis accounts into the empty tree, commits, and returns the root.

@@ -9,7 +9,7 @@ use super::convert::{self, error_from_status};
 use super::proto::executor_service_client::ExecutorServiceClient;
 use super::{MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 use crate::error::{ExecutorError, Result};
-use crate::execution::{ProcessBatchRequest, ProcessBatchResponse};
+use crate::execution::{CallRequest, CallResult, ProcessBatchRequest, ProcessBatchResponse};
 use crate::StateRoot;
 
 /// How long [`ExecutorClient::connect`] waits for the TCP connection.
@@ -131,6 +131,18 @@ impl ExecutorClient {
             .await
             .map_err(|status| error_from_status(&status))?;
         convert::u256_from_proto(&response.get_ref().value, "value")
+            .map_err(convert::FieldError::into_response_error)
+    }
+
+    /// Runs a read-only call on the remote executor at `root`.
+    pub async fn call(&self, root: StateRoot, request: &CallRequest) -> Result<CallResult> {
+        let response = self
+            .inner
+            .clone()
+            .call(convert::call_request_to_proto(root, request))
+            .await
+            .map_err(|status| error_from_status(&status))?;
+        convert::call_result_from_proto(response.into_inner())
             .map_err(convert::FieldError::into_response_error)
     }
 

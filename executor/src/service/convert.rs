@@ -12,8 +12,8 @@ use prost::Message;
 use super::proto;
 use crate::error::{ExecutorError, Result};
 use crate::execution::{
-    BatchWitness, BlockResult, Counters, NotProvableReason, ProcessBatchRequest,
-    ProcessBatchResponse, Provability, TxResult, TxStatus,
+    BatchWitness, BlockResult, CallBlock, CallRequest, CallResult, CallStatus, Counters,
+    NotProvableReason, ProcessBatchRequest, ProcessBatchResponse, Provability, TxResult, TxStatus,
 };
 use crate::StateRoot;
 
@@ -588,6 +588,201 @@ fn counters_from_proto(counters: proto::Counters) -> Counters {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Calls.
+
+/// Empty means zero (the proto's documented default for optional amounts).
+fn u256_or_zero(bytes: &[u8], field: &'static str) -> FieldResult<U256> {
+    if bytes.is_empty() {
+        Ok(U256::ZERO)
+    } else {
+        u256(bytes, field)
+    }
+}
+
+fn u128_or_zero(bytes: &[u8], field: &'static str) -> FieldResult<u128> {
+    if bytes.is_empty() {
+        Ok(0)
+    } else {
+        u128_from(bytes, field)
+    }
+}
+
+/// The wire form of a call at `root`.
+pub(crate) fn call_request_to_proto(root: StateRoot, request: &CallRequest) -> proto::CallRequest {
+    let CallRequest {
+        from,
+        to,
+        gas,
+        gas_price,
+        max_priority_fee_per_gas,
+        value,
+        data,
+        access_list,
+        chain_id,
+        block,
+    } = request;
+    let CallBlock {
+        number,
+        timestamp,
+        coinbase,
+        gas_limit,
+    } = *block;
+    proto::CallRequest {
+        state_root: root.to_bytes32().to_vec(),
+        from: from.to_vec(),
+        to: optional_address_bytes(*to),
+        gas: *gas,
+        gas_price: gas_price.to_be_bytes().to_vec(),
+        max_priority_fee_per_gas: max_priority_fee_per_gas.map(|p| p.to_be_bytes().to_vec()),
+        value: u256_bytes(*value),
+        data: data.to_vec(),
+        access_list: access_list
+            .iter()
+            .map(|item| proto::AccessListItem {
+                address: item.address.to_vec(),
+                storage_keys: item.storage_keys.iter().map(|k| k.to_vec()).collect(),
+            })
+            .collect(),
+        chain_id: *chain_id,
+        block: Some(proto::CallBlock {
+            number,
+            timestamp,
+            coinbase: coinbase.to_vec(),
+            gas_limit,
+        }),
+    }
+}
+
+/// A call read from the wire: its root and request.
+pub(crate) fn call_request_from_proto(
+    request: proto::CallRequest,
+) -> FieldResult<(StateRoot, CallRequest)> {
+    let proto::CallRequest {
+        state_root: root,
+        from,
+        to,
+        gas,
+        gas_price,
+        max_priority_fee_per_gas,
+        value,
+        data,
+        access_list,
+        chain_id,
+        block,
+    } = request;
+    let block = block.ok_or_else(|| FieldError::new("block", "missing"))?;
+    let access_list = access_list
+        .into_iter()
+        .map(|item| {
+            Ok(alloy_eips::eip2930::AccessListItem {
+                address: address(&item.address, "access_list.address")?,
+                storage_keys: item
+                    .storage_keys
+                    .iter()
+                    .map(|k| b256(k, "access_list.storage_keys"))
+                    .collect::<FieldResult<_>>()?,
+            })
+        })
+        .collect::<FieldResult<Vec<_>>>()?;
+    Ok((
+        state_root(&root, "state_root")?,
+        CallRequest {
+            from: optional_address(&from, "from")?.unwrap_or(Address::ZERO),
+            to: optional_address(&to, "to")?,
+            gas,
+            gas_price: u128_or_zero(&gas_price, "gas_price")?,
+            max_priority_fee_per_gas: max_priority_fee_per_gas
+                .map(|p| u128_from(&p, "max_priority_fee_per_gas"))
+                .transpose()?,
+            value: u256_or_zero(&value, "value")?,
+            data: Bytes::from(data),
+            access_list: alloy_eips::eip2930::AccessList(access_list),
+            chain_id,
+            block: CallBlock {
+                number: block.number,
+                timestamp: block.timestamp,
+                coinbase: address(&block.coinbase, "block.coinbase")?,
+                gas_limit: block.gas_limit,
+            },
+        },
+    ))
+}
+
+fn call_status_to_proto(status: CallStatus) -> proto::CallStatus {
+    match status {
+        CallStatus::Success => proto::CallStatus::Success,
+        CallStatus::Reverted => proto::CallStatus::Reverted,
+        CallStatus::Halted => proto::CallStatus::Halted,
+        CallStatus::GasTooLow => proto::CallStatus::GasTooLow,
+        CallStatus::Invalid => proto::CallStatus::Invalid,
+    }
+}
+
+fn call_status_from_proto(status: i32) -> FieldResult<CallStatus> {
+    match proto::CallStatus::try_from(status) {
+        Ok(proto::CallStatus::Success) => Ok(CallStatus::Success),
+        Ok(proto::CallStatus::Reverted) => Ok(CallStatus::Reverted),
+        Ok(proto::CallStatus::Halted) => Ok(CallStatus::Halted),
+        Ok(proto::CallStatus::GasTooLow) => Ok(CallStatus::GasTooLow),
+        Ok(proto::CallStatus::Invalid) => Ok(CallStatus::Invalid),
+        Ok(proto::CallStatus::Unspecified) | Err(_) => Err(FieldError::new(
+            "status",
+            format!("unknown call status {status}"),
+        )),
+    }
+}
+
+/// The wire form of a call's result.
+pub(crate) fn call_result_to_proto(result: &CallResult) -> proto::CallResponse {
+    let CallResult {
+        status,
+        output,
+        gas_used,
+        gas_refunded,
+        contract_address,
+        error,
+        revert_reason,
+        counters,
+    } = result;
+    proto::CallResponse {
+        status: call_status_to_proto(*status) as i32,
+        output: output.to_vec(),
+        gas_used: *gas_used,
+        gas_refunded: *gas_refunded,
+        contract_address: optional_address_bytes(*contract_address),
+        error: error.clone(),
+        revert_reason: revert_reason.clone(),
+        counters: Some(counters_to_proto(counters)),
+    }
+}
+
+/// A call's result read from the wire.
+pub(crate) fn call_result_from_proto(response: proto::CallResponse) -> FieldResult<CallResult> {
+    let proto::CallResponse {
+        status,
+        output,
+        gas_used,
+        gas_refunded,
+        contract_address,
+        error,
+        revert_reason,
+        counters,
+    } = response;
+    Ok(CallResult {
+        status: call_status_from_proto(status)?,
+        output: Bytes::from(output),
+        gas_used,
+        gas_refunded,
+        contract_address: optional_address(&contract_address, "contract_address")?,
+        error,
+        revert_reason,
+        counters: counters_from_proto(
+            counters.ok_or_else(|| FieldError::new("counters", "missing"))?,
+        ),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 // Errors.
 
 /// The gRPC status of a failed request: the code by the error's class, the error as message, and an
@@ -711,6 +906,87 @@ mod tests {
         });
         assert_eq!(status.code(), tonic::Code::InvalidArgument);
         assert!(error_from_status(&status).is_invalid_argument());
+    }
+
+    #[test]
+    fn calls_survive_the_wire_and_bad_fields_are_named() {
+        let request = CallRequest {
+            from: Address::repeat_byte(1),
+            to: Some(Address::repeat_byte(2)),
+            gas: Some(50_000),
+            gas_price: 7,
+            max_priority_fee_per_gas: Some(3),
+            value: U256::from(9),
+            data: Bytes::from_static(&[1, 2, 3]),
+            access_list: alloy_eips::eip2930::AccessList(vec![
+                alloy_eips::eip2930::AccessListItem {
+                    address: Address::repeat_byte(3),
+                    storage_keys: vec![B256::repeat_byte(4)],
+                },
+            ]),
+            chain_id: 1001,
+            block: CallBlock {
+                number: 5,
+                timestamp: 6,
+                coinbase: Address::repeat_byte(5),
+                gas_limit: 1 << 30,
+            },
+        };
+        let root = StateRoot([1, 2, 3, 4]);
+        let wire = call_request_to_proto(root, &request);
+        let (back_root, back) = call_request_from_proto(wire.clone()).unwrap();
+        assert_eq!((back_root, back), (root, request));
+
+        // Empty amounts and sender read as zero; a creation has no recipient.
+        let mut sparse = wire.clone();
+        sparse.from.clear();
+        sparse.to.clear();
+        sparse.value.clear();
+        sparse.gas_price.clear();
+        let (_, read) = call_request_from_proto(sparse).unwrap();
+        assert_eq!(read.from, Address::ZERO);
+        assert_eq!(read.to, None);
+        assert_eq!((read.value, read.gas_price), (U256::ZERO, 0));
+
+        let mut bad = wire.clone();
+        bad.value = vec![0; 31];
+        assert_eq!(call_request_from_proto(bad).unwrap_err().field, "value");
+        let mut bad = wire.clone();
+        bad.access_list[0].storage_keys[0].pop();
+        assert_eq!(
+            call_request_from_proto(bad).unwrap_err().field,
+            "access_list.storage_keys"
+        );
+        let mut bad = wire.clone();
+        bad.max_priority_fee_per_gas = Some(vec![0; 17]);
+        assert_eq!(
+            call_request_from_proto(bad).unwrap_err().field,
+            "max_priority_fee_per_gas"
+        );
+        let mut bad = wire;
+        bad.block = None;
+        assert_eq!(call_request_from_proto(bad).unwrap_err().field, "block");
+
+        let result = CallResult {
+            status: CallStatus::Reverted,
+            output: Bytes::from_static(&[0xde, 0xad]),
+            gas_used: 30_000,
+            gas_refunded: 100,
+            contract_address: None,
+            error: Some("execution reverted".to_string()),
+            revert_reason: None,
+            counters: Counters {
+                poseidon_rows: 3,
+                ..Counters::default()
+            },
+        };
+        assert_eq!(
+            call_result_from_proto(call_result_to_proto(&result)).unwrap(),
+            result
+        );
+        let mut unknown = call_result_to_proto(&result);
+        unknown.status = 99;
+        assert_eq!(call_result_from_proto(unknown).unwrap_err().field, "status");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The executor as a gRPC service (tonic): ProcessBatch and state reads at any committed root.
+//! The executor as a gRPC service (tonic): ProcessBatch, read-only calls and state reads at any
+//! committed root.
 //!
 //! The protocol is `proto/executor.proto` (package `zknode.executor.v1`); its header documents the
 //! byte encodings and how errors are reported. The code is generated at build time by

@@ -149,6 +149,34 @@ impl ExecutorService for ExecutorGrpc {
             value: convert::u256_to_proto(value),
         }))
     }
+
+    async fn call(
+        &self,
+        request: Request<proto::CallRequest>,
+    ) -> std::result::Result<Response<proto::CallResponse>, Status> {
+        let (root, call) =
+            convert::call_request_from_proto(request.into_inner()).map_err(invalid)?;
+        let started = Instant::now();
+        let result = self
+            .blocking(move |executor| executor.call(root, &call))
+            .await;
+        match &result {
+            Ok(outcome) => tracing::debug!(
+                root = %root,
+                status = ?outcome.status,
+                gas_used = outcome.gas_used,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "Call"
+            ),
+            Err(status) => tracing::warn!(
+                root = %root,
+                code = ?status.code(),
+                error = status.message(),
+                "Call failed"
+            ),
+        }
+        result.map(|outcome| Response::new(convert::call_result_to_proto(&outcome)))
+    }
 }
 
 /// Serves `executor` on `listen` until `shutdown` completes, then stops accepting connections and
