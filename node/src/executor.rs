@@ -3,7 +3,9 @@
 //! node does not care which.
 
 use alloy_primitives::{Address, Bytes, U256};
-use zknode_executor::execution::{Executor, ProcessBatchRequest, ProcessBatchResponse};
+use zknode_executor::execution::{
+    CallRequest, CallResult, Executor, ProcessBatchRequest, ProcessBatchResponse,
+};
 use zknode_executor::service::ExecutorClient;
 use zknode_executor::StateRoot;
 
@@ -67,6 +69,17 @@ impl ExecutorHandle {
                 blocking(move || executor.code(root, address)).await
             }
             ExecutorHandle::Remote(client) => Ok(client.code(root, address).await?),
+        }
+    }
+
+    /// A read-only call at `root` (eth_call, gas and counter estimation).
+    pub async fn call(&self, root: StateRoot, request: CallRequest) -> Result<CallResult> {
+        match self {
+            ExecutorHandle::Local(executor) => {
+                let executor = executor.clone();
+                blocking(move || executor.call(root, &request)).await
+            }
+            ExecutorHandle::Remote(client) => Ok(client.call(root, &request).await?),
         }
     }
 

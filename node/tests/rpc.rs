@@ -95,6 +95,32 @@ async fn protocol_edges_get_spec_errors() {
         reply["result"],
         "0x1c8aff950685c2ed4bc3174f3472287b56d9517b9c948127319a09a7a36deac8"
     );
+    // The block argument of account reads is optional (latest), as in geth.
+    for (method, params) in [
+        (
+            "eth_getBalance",
+            r#"["0x00000000000000000000000000000000000000aa"]"#,
+        ),
+        (
+            "eth_getTransactionCount",
+            r#"["0x00000000000000000000000000000000000000aa"]"#,
+        ),
+        (
+            "eth_getCode",
+            r#"["0x00000000000000000000000000000000000000aa"]"#,
+        ),
+        (
+            "eth_getStorageAt",
+            r#"["0x00000000000000000000000000000000000000aa","0x0"]"#,
+        ),
+    ] {
+        let (_, reply) = post(
+            &server,
+            &format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#),
+        )
+        .await;
+        assert!(reply.get("result").is_some(), "{method}: {reply}");
+    }
     let (_, reply) = post(
         &server,
         r#"{"jsonrpc":"2.0","id":1,"method":"eth_nope","params":[]}"#,

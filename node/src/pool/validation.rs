@@ -9,12 +9,13 @@
 
 use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::{Transaction, TxEnvelope, TxType};
-use alloy_eips::eip2718::Decodable2718;
+use alloy_eips::eip2718::{Decodable2718, Encodable2718};
 use alloy_primitives::{Address, B256, U256};
 
 use crate::config::PoolConfig;
 
-/// JSON-RPC error code of every pool rejection (geth's and the zkEVM node's "server error").
+/// JSON-RPC error code of every pool rejection (geth's and the zkEVM node's "server error"),
+/// except [`Rejection::Malformed`], which the RPC answers as invalid params (-32602).
 pub const REJECTION_CODE: i32 = -32000;
 
 /// Why the pool refused a transaction.
@@ -89,9 +90,11 @@ impl DecodedTx {
         self.tx.max_fee_per_gas()
     }
 
-    /// Gas limit × price + value: what the sender must hold.
+    /// Gas limit × price + value: what the sender must hold. Saturating: U256 `+` wraps, and a
+    /// value near 2^256 must not wrap around to a small cost that passes the balance check.
     pub fn cost(&self) -> U256 {
-        U256::from(self.tx.gas_limit()) * U256::from(self.gas_price()) + self.tx.value()
+        (U256::from(self.tx.gas_limit()) * U256::from(self.gas_price()))
+            .saturating_add(self.tx.value())
     }
 }
 
@@ -108,6 +111,14 @@ pub fn decode(raw: &[u8], chain_id: u64, config: &PoolConfig) -> Result<DecodedT
             "{} trailing bytes",
             cursor.len()
         )));
+    }
+    // alloy's fallback for a first byte above 0x7f also takes a typed transaction's RLP list
+    // without its type byte, even after a stray byte (0x81 ‖ list): only the transaction's own
+    // EIP-2718 encoding is accepted.
+    if tx.encoded_2718() != raw {
+        return Err(Rejection::Malformed(
+            "not the canonical EIP-2718 encoding".into(),
+        ));
     }
     if !matches!(
         tx.tx_type(),
@@ -484,6 +495,19 @@ mod tests {
             &lenient,
         )
         .expect("accepted");
+    }
+
+    #[test]
+    fn only_the_canonical_encoding_decodes() {
+        let raw = eip1559(3, 5_000);
+        decode(&raw, CHAIN_ID, &config()).expect("decodes");
+        // The typed list without its type byte, and after a stray string header.
+        for bad in [raw[1..].to_vec(), [&[0x81], &raw[1..]].concat()] {
+            assert!(matches!(
+                decode(&bad, CHAIN_ID, &config()),
+                Err(Rejection::Malformed(_))
+            ));
+        }
     }
 
     #[test]

@@ -40,12 +40,12 @@ pub mod codes {
     pub const LIMIT_EXCEEDED: i32 = -32005;
 }
 
-fn internal(e: NodeError) -> ErrorObjectOwned {
+pub(super) fn internal(e: NodeError) -> ErrorObjectOwned {
     tracing::warn!(error = %e, "JSON-RPC request failed");
     ErrorObject::owned(codes::INTERNAL, "internal error", None::<()>)
 }
 
-fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
+pub(super) fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObject::owned(codes::INVALID_PARAMS, message.into(), None::<()>)
 }
 
@@ -55,7 +55,7 @@ pub fn quantity(n: u64) -> String {
 }
 
 /// Parses a block quantity or tag into a number, given the latest, safe and finalized blocks.
-fn block_number(
+pub(super) fn block_number(
     value: &Value,
     latest: u64,
     safe: u64,
@@ -258,6 +258,7 @@ pub fn module(
     register_accounts(&mut module)?;
     register_filters(&mut module)?;
     register_subscriptions(&mut module)?;
+    super::execution::register_execution(&mut module)?;
     Ok(module)
 }
 
@@ -277,15 +278,23 @@ async fn root_at(
 }
 
 fn rejection(r: Rejection) -> ErrorObjectOwned {
-    ErrorObject::owned(REJECTION_CODE, r.to_string(), None::<()>)
+    // Bytes that are not a transaction are invalid params (as the zkEVM node's "invalid tx
+    // input"); a transaction the pool refuses is a server error.
+    let code = match r {
+        Rejection::Malformed(_) => codes::INVALID_PARAMS,
+        _ => REJECTION_CODE,
+    };
+    ErrorObject::owned(code, r.to_string(), None::<()>)
 }
 
 fn register_accounts(
     module: &mut RpcModule<RpcContext>,
 ) -> Result<(), jsonrpsee::core::RegisterMethodError> {
     module.register_async_method("eth_getBalance", |params, ctx, _| async move {
-        let (address, tag): (alloy_primitives::Address, Option<BlockNumberOrTag>) =
-            params.parse()?;
+        let mut seq = params.sequence();
+        let address: alloy_primitives::Address = seq.next()?;
+        // The block is optional (geth defaults to latest); a positional tuple would demand it.
+        let tag: Option<BlockNumberOrTag> = seq.optional_next()?;
         let root = root_at(&ctx, tag.unwrap_or_default()).await?;
         let balance = ctx
             .executor
@@ -295,8 +304,10 @@ fn register_accounts(
         Ok::<_, ErrorObjectOwned>(balance)
     })?;
     module.register_async_method("eth_getTransactionCount", |params, ctx, _| async move {
-        let (address, tag): (alloy_primitives::Address, Option<BlockNumberOrTag>) =
-            params.parse()?;
+        let mut seq = params.sequence();
+        let address: alloy_primitives::Address = seq.next()?;
+        // The block is optional (geth defaults to latest); a positional tuple would demand it.
+        let tag: Option<BlockNumberOrTag> = seq.optional_next()?;
         let tag = tag.unwrap_or_default();
         let root = root_at(&ctx, tag).await?;
         let mut nonce = ctx.executor.nonce(root, address).await.map_err(internal)?;
@@ -315,17 +326,18 @@ fn register_accounts(
         Ok::<_, ErrorObjectOwned>(quantity(nonce))
     })?;
     module.register_async_method("eth_getCode", |params, ctx, _| async move {
-        let (address, tag): (alloy_primitives::Address, Option<BlockNumberOrTag>) =
-            params.parse()?;
+        let mut seq = params.sequence();
+        let address: alloy_primitives::Address = seq.next()?;
+        // The block is optional (geth defaults to latest); a positional tuple would demand it.
+        let tag: Option<BlockNumberOrTag> = seq.optional_next()?;
         let root = root_at(&ctx, tag.unwrap_or_default()).await?;
         ctx.executor.code(root, address).await.map_err(internal)
     })?;
     module.register_async_method("eth_getStorageAt", |params, ctx, _| async move {
-        let (address, slot, tag): (
-            alloy_primitives::Address,
-            alloy_primitives::U256,
-            Option<BlockNumberOrTag>,
-        ) = params.parse()?;
+        let mut seq = params.sequence();
+        let address: alloy_primitives::Address = seq.next()?;
+        let slot: alloy_primitives::U256 = seq.next()?;
+        let tag: Option<BlockNumberOrTag> = seq.optional_next()?;
         let root = root_at(&ctx, tag.unwrap_or_default()).await?;
         let value = ctx
             .executor
@@ -642,7 +654,10 @@ fn register_subscriptions(
 }
 
 /// A block number or tag as a number (safe = last virtual block, finalized = last verified).
-async fn resolve(ctx: &RpcContext, tag: BlockNumberOrTag) -> Result<u64, ErrorObjectOwned> {
+pub(super) async fn resolve(
+    ctx: &RpcContext,
+    tag: BlockNumberOrTag,
+) -> Result<u64, ErrorObjectOwned> {
     Ok(match tag {
         BlockNumberOrTag::Number(n) => n,
         BlockNumberOrTag::Earliest => 0,
@@ -662,7 +677,7 @@ async fn resolve(ctx: &RpcContext, tag: BlockNumberOrTag) -> Result<u64, ErrorOb
     })
 }
 
-async fn block_json(
+pub(super) async fn block_json(
     ctx: &RpcContext,
     found: Option<(alloy_consensus::Header, B256, Vec<B256>)>,
     full: bool,
