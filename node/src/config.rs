@@ -29,6 +29,10 @@ pub struct Config {
 pub struct ChainConfig {
     pub chain_id: u64,
     pub fork_id: u64,
+    /// A JSON array of genesis accounts (`[{"address", "balance", "nonce", "code", "storage"}]`,
+    /// the format of `zknode-executor genesis`), written when the State DB has no genesis yet.
+    /// Empty: the chain must already have one.
+    pub genesis_file: String,
 }
 
 impl Default for ChainConfig {
@@ -36,6 +40,7 @@ impl Default for ChainConfig {
         Self {
             chain_id: 1001,
             fork_id: 9,
+            genesis_file: String::new(),
         }
     }
 }
@@ -132,6 +137,8 @@ pub struct SequencerConfig {
     /// A batch closes when any executor counter is within this percentage of its limit.
     pub counters_margin_percent: u32,
     pub block_gas_limit: u64,
+    /// Rows of the prover's largest trace: the executor's counters must stay below it per batch.
+    pub max_trace_rows: u64,
 }
 
 impl Default for SequencerConfig {
@@ -144,6 +151,7 @@ impl Default for SequencerConfig {
             batch_max_time_ms: 10_000,
             counters_margin_percent: 10,
             block_gas_limit: 30_000_000,
+            max_trace_rows: 1 << 20,
         }
     }
 }
@@ -226,8 +234,19 @@ impl Config {
         env: impl Fn(&str) -> Option<String>,
         overrides: &[(Key, String)],
     ) -> Result<Config> {
-        let mut root = toml::Value::try_from(Config::default())
-            .map_err(|e| NodeError::Config(format!("default config: {e}")))?;
+        Self::load_over(Config::default(), file, env, overrides)
+    }
+
+    /// [`Config::load`] starting from `base` instead of the defaults (`zknode dev` starts from
+    /// its single-host settings, which the file, variables and flags still override).
+    pub fn load_over(
+        base: Config,
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        overrides: &[(Key, String)],
+    ) -> Result<Config> {
+        let mut root = toml::Value::try_from(base)
+            .map_err(|e| NodeError::Config(format!("base config: {e}")))?;
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;

@@ -21,6 +21,15 @@ pub enum NodeError {
     /// The sequencer cannot go on (its message says why).
     #[error("sequencer: {0}")]
     Sequencer(String),
+    /// The metrics endpoint could not start or encode.
+    #[error("metrics: {0}")]
+    Metrics(String),
+    /// A role of the node failed or could not start.
+    #[error("{component}: {message}")]
+    Component {
+        component: &'static str,
+        message: String,
+    },
     /// A schema migration failed.
     #[error("database migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

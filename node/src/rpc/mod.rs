@@ -7,13 +7,16 @@
 
 pub mod convert;
 pub mod events;
+mod execution;
 pub mod filters;
 pub mod limiter;
 pub mod methods;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
 use jsonrpsee::server::{
     serve_with_graceful_shutdown, stop_channel, BatchRequestConfig, ServerConfig, ServerHandle,
     StopHandle,
@@ -25,6 +28,7 @@ use tower::Service;
 use self::limiter::IpLimiter;
 pub use self::methods::RpcContext;
 use crate::error::{NodeError, Result};
+use crate::metrics::{NodeMetrics, RpcMetricsService, TransportLabels};
 
 /// A running JSON-RPC server.
 #[derive(Debug)]
@@ -44,11 +48,21 @@ enum Transport {
 }
 
 impl RpcServer {
-    /// Binds both listeners and starts serving from the database `db`.
+    /// Binds both listeners and starts serving from the database `db`, with metrics of its own.
     pub async fn start(
         config: crate::Config,
         db: sqlx::PgPool,
         executor: crate::executor::ExecutorHandle,
+    ) -> Result<Self> {
+        Self::start_with_metrics(config, db, executor, Arc::new(NodeMetrics::new())).await
+    }
+
+    /// [`RpcServer::start`] recording into the process's `metrics`.
+    pub async fn start_with_metrics(
+        config: crate::Config,
+        db: sqlx::PgPool,
+        executor: crate::executor::ExecutorHandle,
+        metrics: Arc<NodeMetrics>,
     ) -> Result<Self> {
         let state = crate::state::StateStore::new(db.clone());
         let pool = crate::pool::store::PoolStore::new(db);
@@ -75,6 +89,8 @@ impl RpcServer {
         let methods: Methods = methods::module(context)
             .map_err(|e| NodeError::Rpc(e.to_string()))?
             .into();
+        let known_methods: Arc<HashSet<String>> =
+            Arc::new(methods.method_names().map(str::to_string).collect());
         let limiter = Arc::new(IpLimiter::new(rpc.rate_limit_per_ip));
         let batch = BatchRequestConfig::Limit(rpc.max_batch_requests);
         let (stop, handle) = stop_channel();
@@ -101,9 +117,14 @@ impl RpcServer {
             .build();
             tasks.push(tokio::spawn(accept_loop(
                 listener,
+                transport,
                 config,
                 methods.clone(),
                 limiter.clone(),
+                Metered {
+                    metrics: metrics.clone(),
+                    known_methods: known_methods.clone(),
+                },
                 stop.clone(),
             )));
         }
@@ -129,16 +150,40 @@ impl RpcServer {
     }
 }
 
+/// What the accept loop needs to meter calls and connections.
+#[derive(Clone, Debug)]
+struct Metered {
+    metrics: Arc<NodeMetrics>,
+    known_methods: Arc<HashSet<String>>,
+}
+
 async fn accept_loop(
     listener: TcpListener,
+    transport: Transport,
     config: ServerConfig,
     methods: Methods,
     limiter: Arc<IpLimiter>,
+    metered: Metered,
     stop: StopHandle,
 ) {
+    let middleware_metrics = metered.clone();
     let builder = jsonrpsee::server::Server::builder()
         .set_config(config)
+        .set_rpc_middleware(RpcServiceBuilder::new().layer_fn(move |service| {
+            RpcMetricsService::new(
+                service,
+                middleware_metrics.metrics.clone(),
+                middleware_metrics.known_methods.clone(),
+            )
+        }))
         .to_service_builder();
+    let transport_label = TransportLabels {
+        transport: match transport {
+            Transport::Http => "http",
+            Transport::WebSocket => "ws",
+        }
+        .to_string(),
+    };
     loop {
         let (socket, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -150,8 +195,14 @@ async fn accept_loop(
             },
             _ = stop.clone().shutdown() => break,
         };
+        metered
+            .metrics
+            .rpc_connections
+            .get_or_create(&transport_label)
+            .inc();
         let service = builder.clone().build(methods.clone(), stop.clone());
         let limiter = limiter.clone();
+        let rate_limited = metered.metrics.rpc_rate_limited.clone();
         let ip = remote.ip();
         let per_request =
             tower::service_fn(move |mut request: jsonrpsee::server::HttpRequest<_>| {
@@ -159,11 +210,22 @@ async fn accept_loop(
                 request.extensions_mut().insert(ip);
                 let mut service = service.clone();
                 let allowed = limiter.allow(ip);
+                if !allowed {
+                    rate_limited.inc();
+                }
                 async move {
                     if !allowed {
                         return Ok(jsonrpsee::server::http::response::too_many_requests());
                     }
-                    service.call(request).await
+                    // jsonrpsee answers 500 only when it cannot read the request body (bad chunked
+                    // encoding, a connection cut mid-body): the client's fault, so 400 and a parse
+                    // error, not a server error.
+                    match service.call(request).await {
+                        Ok(response) if response.status().as_u16() == 500 => {
+                            Ok(jsonrpsee::server::http::response::malformed())
+                        }
+                        other => other,
+                    }
                 }
             });
         tokio::spawn(serve_with_graceful_shutdown(

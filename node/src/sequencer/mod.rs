@@ -27,6 +27,7 @@ use zknode_executor::StateRoot;
 use crate::config::Config;
 use crate::error::{NodeError, Result};
 use crate::executor::ExecutorHandle;
+use crate::metrics::{NodeMetrics, OutcomeLabels, ReasonLabels};
 use crate::pool::store::{PoolStatus, PoolStore, PoolTransaction};
 use crate::state::blocks::{StoredBlock, StoredReceipt, StoredTransaction};
 use crate::state::StateStore;
@@ -57,6 +58,7 @@ pub struct Sequencer {
     /// Counters of the open batch so far; `None` when unknown (after a restart), which closes the
     /// open batch before anything else goes into it.
     batch_counters: Option<(u64, Counters)>,
+    metrics: std::sync::Arc<NodeMetrics>,
 }
 
 fn now_secs() -> u64 {
@@ -113,7 +115,14 @@ impl Sequencer {
             executor,
             limits,
             batch_counters: None,
+            metrics: std::sync::Arc::new(NodeMetrics::new()),
         })
+    }
+
+    /// Records into `metrics` (the process's registry) instead of a private one.
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<NodeMetrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Closes blocks every `block_interval_ms` until `stop` turns true.
@@ -125,7 +134,12 @@ impl Sequencer {
                 _ = ticker.tick() => {}
                 _ = stop.changed() => break,
             }
-            match self.close_block().await {
+            let started = std::time::Instant::now();
+            let closed = self.close_block().await;
+            self.metrics
+                .sequencer_block_seconds
+                .observe(started.elapsed().as_secs_f64());
+            match closed {
                 Ok(outcome) => {
                     if let Some((number, hash)) = outcome.block {
                         tracing::info!(number, %hash, refused = outcome.refused.len(), "L2 block closed");
@@ -157,6 +171,12 @@ impl Sequencer {
         if !known {
             if batch.transactions > 0 {
                 self.state.close_batch(batch.number, "restart").await?;
+                self.metrics
+                    .sequencer_batches_closed
+                    .get_or_create(&ReasonLabels {
+                        reason: "restart".into(),
+                    })
+                    .inc();
                 outcome.closed_batch = Some((batch.number, "restart".into()));
                 batch = self.open_next_batch(batch.number).await?;
             }
@@ -195,6 +215,12 @@ impl Sequencer {
         for result in dry.blocks.iter().flat_map(|b| &b.transactions) {
             if result.status == TxStatus::Invalid {
                 let reason = result.error.clone().unwrap_or_else(|| "invalid".into());
+                self.metrics
+                    .sequencer_transactions
+                    .get_or_create(&OutcomeLabels {
+                        outcome: "refused".into(),
+                    })
+                    .inc();
                 self.pool
                     .set_status(result.hash, PoolStatus::Invalid, Some(&reason))
                     .await?;
@@ -279,6 +305,19 @@ impl Sequencer {
             )));
         }
         outcome.block = Some((block.number, hash));
+        self.metrics.sequencer_blocks.inc();
+        self.metrics
+            .chain_block_number
+            .set(i64::try_from(block.number).unwrap_or(i64::MAX));
+        self.metrics
+            .chain_open_batch
+            .set(i64::try_from(batch.number).unwrap_or(i64::MAX));
+        self.metrics
+            .sequencer_transactions
+            .get_or_create(&OutcomeLabels {
+                outcome: "included".into(),
+            })
+            .inc_by(block.transactions.len() as u64);
 
         // Close the batch when it is full.
         let mut total = self.batch_counters.map(|(_, c)| c).unwrap_or_default();
@@ -317,6 +356,13 @@ impl Sequencer {
         self.state.close_batch(number, reason).await?;
         self.batch_counters = None;
         tracing::info!(batch = number, reason, "batch closed");
+        // Counter names make reasons like "counter keccak_rows near its limit": a fixed set.
+        self.metrics
+            .sequencer_batches_closed
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_string(),
+            })
+            .inc();
         outcome.closed_batch = Some((number, reason.to_string()));
         Ok(())
     }

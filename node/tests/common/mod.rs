@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
+
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_signer::SignerSync;
@@ -118,6 +120,18 @@ fn scratch_root() -> &'static std::path::Path {
         }
         root
     })
+}
+
+/// A fresh directory `name` in this binary's scratch space.
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = scratch_root().join(name);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("cannot empty {}: {e}", dir.display()),
+    }
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
 }
 
 /// An in-process executor over a fresh directory in this binary's scratch space.
