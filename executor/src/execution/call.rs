@@ -397,11 +397,7 @@ pub(crate) fn call(
         sender_has_code: loaded_sender.code_hash != EMPTY,
         recipient_has_code: loaded_to.is_some_and(|l| l.code_hash != EMPTY),
     });
-    if provability.is_provable() {
-        counters.transfer_rows += 1;
-    }
-    counters.transactions += 1;
-    counters.gas_used = counters.gas_used.saturating_add(gas_used);
+    counters.add_executed_transaction(provability.is_provable(), gas_used);
     tracing::debug!(
         root = %root,
         from = %request.from,

@@ -52,7 +52,45 @@ fn proof_rows(proof: &MerkleProof) -> u64 {
     proof.depth() as u64 + 1
 }
 
+impl std::ops::AddAssign for Counters {
+    fn add_assign(&mut self, more: Counters) {
+        // Destructured so that a counter added to the struct fails to compile here until summed.
+        let Counters {
+            poseidon_rows,
+            smt_rows,
+            keccak_rows,
+            signatures,
+            transfer_rows,
+            transactions,
+            gas_used,
+            batch_bytes,
+            smt_reads,
+            smt_writes,
+        } = more;
+        self.poseidon_rows += poseidon_rows;
+        self.smt_rows += smt_rows;
+        self.keccak_rows += keccak_rows;
+        self.signatures += signatures;
+        self.transfer_rows += transfer_rows;
+        self.transactions += transactions;
+        self.gas_used += gas_used;
+        self.batch_bytes += batch_bytes;
+        self.smt_reads += smt_reads;
+        self.smt_writes += smt_writes;
+    }
+}
+
 impl Counters {
+    /// Counts one executed transaction: a row of the transfer table when the batch AIR can prove
+    /// it, and its gas.
+    pub fn add_executed_transaction(&mut self, provable: bool, gas_used: u64) {
+        if provable {
+            self.transfer_rows += 1;
+        }
+        self.transactions += 1;
+        self.gas_used = self.gas_used.saturating_add(gas_used);
+    }
+
     /// Adds one tree access.
     pub fn add_access(&mut self, access: &TreeAccess) {
         let key = key_permutations(access.kind);

@@ -402,11 +402,8 @@ pub(crate) fn process_batch(
                 sender_has_code: loaded_sender.code_hash != crate::state::EMPTY,
                 recipient_has_code: loaded_to.is_some_and(|l| l.code_hash != crate::state::EMPTY),
             });
-            if provability.is_provable() {
-                db.counters.transfer_rows += 1;
-            }
-            db.counters.transactions += 1;
-            db.counters.gas_used = db.counters.gas_used.saturating_add(gas_used);
+            db.counters
+                .add_executed_transaction(provability.is_provable(), gas_used);
             tx_witnesses.push(TxWitness {
                 tx_index: this_tx,
                 block_index: block_index_u32,

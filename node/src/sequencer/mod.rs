@@ -68,32 +68,6 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-fn add(total: &mut Counters, more: &Counters) {
-    // Destructured so that a counter added to the executor fails to compile here until summed.
-    let Counters {
-        poseidon_rows,
-        smt_rows,
-        keccak_rows,
-        signatures,
-        transfer_rows,
-        transactions,
-        gas_used,
-        batch_bytes,
-        smt_reads,
-        smt_writes,
-    } = *more;
-    total.poseidon_rows += poseidon_rows;
-    total.smt_rows += smt_rows;
-    total.keccak_rows += keccak_rows;
-    total.signatures += signatures;
-    total.transfer_rows += transfer_rows;
-    total.transactions += transactions;
-    total.gas_used += gas_used;
-    total.batch_bytes += batch_bytes;
-    total.smt_reads += smt_reads;
-    total.smt_writes += smt_writes;
-}
-
 impl Sequencer {
     pub fn new(
         config: Config,
@@ -321,7 +295,7 @@ impl Sequencer {
 
         // Close the batch when it is full.
         let mut total = self.batch_counters.map(|(_, c)| c).unwrap_or_default();
-        add(&mut total, &response.counters);
+        total += response.counters;
         self.batch_counters = Some((batch.number, total));
         let reason = if batch.transactions + block.transactions.len() as u64
             >= u64::from(seq.batch_max_txs)
