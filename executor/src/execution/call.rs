@@ -352,6 +352,10 @@ pub(crate) fn call(
 
     let loaded_sender = state.loaded.get(&request.from).copied().unwrap_or_default();
     let loaded_to = request.to.and_then(|to| state.loaded.get(&to).copied());
+    // Read before `apply` consumes the diff; an account revm did not change keeps its balance.
+    let sender_after = diff
+        .get(&request.from)
+        .map_or(loaded_sender.balance, |a| a.info.balance);
     // Applied to the in-memory tree only (never committed): the writes count as they would in a
     // batch.
     let deployed = state.apply(diff)?;
@@ -396,6 +400,10 @@ pub(crate) fn call(
         access_list_len: request.access_list.len(),
         sender_has_code: loaded_sender.code_hash != EMPTY,
         recipient_has_code: loaded_to.is_some_and(|l| l.code_hash != EMPTY),
+        sender_is_recipient: request.to == Some(request.from),
+        coinbase_is_party: request.block.coinbase == request.from
+            || request.to == Some(request.block.coinbase),
+        empties_sender_balance: sender_after.is_zero() && !loaded_sender.balance.is_zero(),
     });
     counters.add_executed_transaction(provability.is_provable(), gas_used);
     tracing::debug!(

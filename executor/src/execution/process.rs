@@ -143,6 +143,9 @@ fn invalid(tx: &BatchTransaction, from: Option<Address>, reason: String) -> TxRe
             access_list_len: 0,
             sender_has_code: false,
             recipient_has_code: false,
+            sender_is_recipient: false,
+            coinbase_is_party: false,
+            empties_sender_balance: false,
         }),
     }
 }
@@ -401,6 +404,13 @@ pub(crate) fn process_batch(
                 access_list_len: envelope.access_list().map_or(0, |l| l.len()),
                 sender_has_code: loaded_sender.code_hash != crate::state::EMPTY,
                 recipient_has_code: loaded_to.is_some_and(|l| l.code_hash != crate::state::EMPTY),
+                sender_is_recipient: prepared.to == Some(sender),
+                coinbase_is_party: request.coinbase == sender
+                    || prepared.to == Some(request.coinbase),
+                // The balance the witness reports after the transaction (revm's diff), against the
+                // one loaded before it: `db.apply` writes the leaf only when these differ, so this
+                // is exactly "a write sets the sender's balance leaf to zero".
+                empties_sender_balance: sender_after.is_zero() && !loaded_sender.balance.is_zero(),
             });
             db.counters
                 .add_executed_transaction(provability.is_provable(), gas_used);

@@ -1,9 +1,11 @@
 //! Whether the batch AIR can prove a transaction.
 //!
-//! The batch AIR grows in rungs. The first rung proves plain value transfers between accounts
-//! without code; everything else is executed (and its state changes are in the witness) but marked
-//! [`Provability::NotProvable`] with the first reason found, so the sequencer can keep such
-//! transactions out of batches that must be proven today.
+//! The batch AIR grows in rungs. The current rung proves plain value transfers between accounts
+//! without code where the sender, the recipient and the coinbase are three distinct accounts and no
+//! balance leaf is set to zero (the AIR does not prove leaf deletion yet); everything else is
+//! executed (and its state changes are in the witness) but marked [`Provability::NotProvable`] with
+//! the first reason found, so the sequencer can keep such transactions out of batches that must be
+//! proven today.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,9 +28,33 @@ pub enum NotProvableReason {
     NotSuccessful,
     /// The recipient is a precompile address (0x01..=0xff): the call runs precompile code.
     RecipientIsPrecompile,
+    // New variants go at the end: serde (and the proto enum) name them, but anything that indexes
+    // the enum by declaration order stays stable this way.
+    /// The sender pays itself: the transfer rows update one balance leaf twice.
+    SenderIsRecipient,
+    /// The coinbase is the sender or the recipient: the fee credit lands on a party's leaf.
+    CoinbaseIsParty,
+    /// The sender's balance becomes exactly zero, which deletes its balance leaf (the AIR does not
+    /// prove leaf deletion yet).
+    EmptiesBalance,
 }
 
 impl NotProvableReason {
+    /// Every reason, in declaration order (for exhaustive round-trip checks).
+    pub const ALL: [NotProvableReason; 11] = [
+        NotProvableReason::NotIncluded,
+        NotProvableReason::ContractCreation,
+        NotProvableReason::HasCalldata,
+        NotProvableReason::RecipientHasCode,
+        NotProvableReason::SenderHasCode,
+        NotProvableReason::HasAccessList,
+        NotProvableReason::NotSuccessful,
+        NotProvableReason::RecipientIsPrecompile,
+        NotProvableReason::SenderIsRecipient,
+        NotProvableReason::CoinbaseIsParty,
+        NotProvableReason::EmptiesBalance,
+    ];
+
     /// A short human-readable description.
     pub fn description(self) -> &'static str {
         match self {
@@ -40,6 +66,11 @@ impl NotProvableReason {
             NotProvableReason::HasAccessList => "non-empty access list",
             NotProvableReason::NotSuccessful => "execution reverted or halted",
             NotProvableReason::RecipientIsPrecompile => "recipient is a precompile",
+            NotProvableReason::SenderIsRecipient => "sender is the recipient",
+            NotProvableReason::CoinbaseIsParty => "the coinbase is the sender or the recipient",
+            NotProvableReason::EmptiesBalance => {
+                "the sender's balance becomes exactly zero (leaf deletion is not yet provable)"
+            }
         }
     }
 }
@@ -85,10 +116,34 @@ pub struct TransferShape {
     pub sender_has_code: bool,
     /// The recipient had code before the transaction.
     pub recipient_has_code: bool,
+    /// The sender and the recipient are the same account.
+    pub sender_is_recipient: bool,
+    /// The coinbase is the sender or the recipient.
+    pub coinbase_is_party: bool,
+    /// The transaction takes the sender's balance from non-zero to exactly zero. Only the sender's
+    /// balance can fall in a transfer (the recipient and the coinbase only receive), so this is
+    /// the one way a transfer sets a balance leaf to zero.
+    pub empties_sender_balance: bool,
 }
 
-/// Classifies a transaction against the first rung (plain value transfers between accounts without
-/// code). Reasons are checked in a fixed order, so the verdict is deterministic.
+/// Classifies a transaction against the current rung (plain value transfers between three distinct
+/// accounts without code that empty no balance). Reasons are checked in a fixed order, so the
+/// verdict is deterministic:
+///
+/// 1. [`NotIncluded`](NotProvableReason::NotIncluded)
+/// 2. [`ContractCreation`](NotProvableReason::ContractCreation)
+/// 3. [`HasCalldata`](NotProvableReason::HasCalldata)
+/// 4. [`HasAccessList`](NotProvableReason::HasAccessList)
+/// 5. [`RecipientIsPrecompile`](NotProvableReason::RecipientIsPrecompile)
+/// 6. [`SenderHasCode`](NotProvableReason::SenderHasCode)
+/// 7. [`RecipientHasCode`](NotProvableReason::RecipientHasCode)
+/// 8. [`SenderIsRecipient`](NotProvableReason::SenderIsRecipient)
+/// 9. [`CoinbaseIsParty`](NotProvableReason::CoinbaseIsParty)
+/// 10. [`EmptiesBalance`](NotProvableReason::EmptiesBalance)
+/// 11. [`NotSuccessful`](NotProvableReason::NotSuccessful)
+///
+/// The shape checks (which accounts take part) come before the balance check, which depends on
+/// the amounts; a failed transfer is reported last because every earlier reason explains it better.
 pub fn classify(shape: &TransferShape) -> Provability {
     let reason = if !shape.included {
         Some(NotProvableReason::NotIncluded)
@@ -104,6 +159,12 @@ pub fn classify(shape: &TransferShape) -> Provability {
         Some(NotProvableReason::SenderHasCode)
     } else if shape.recipient_has_code {
         Some(NotProvableReason::RecipientHasCode)
+    } else if shape.sender_is_recipient {
+        Some(NotProvableReason::SenderIsRecipient)
+    } else if shape.coinbase_is_party {
+        Some(NotProvableReason::CoinbaseIsParty)
+    } else if shape.empties_sender_balance {
+        Some(NotProvableReason::EmptiesBalance)
     } else if !shape.success {
         Some(NotProvableReason::NotSuccessful)
     } else {
@@ -129,6 +190,9 @@ mod tests {
             access_list_len: 0,
             sender_has_code: false,
             recipient_has_code: false,
+            sender_is_recipient: false,
+            coinbase_is_party: false,
+            empties_sender_balance: false,
         }
     }
 
@@ -136,7 +200,7 @@ mod tests {
     fn plain_transfer_is_provable_and_each_deviation_names_its_reason() {
         assert_eq!(classify(&transfer()), Provability::Provable);
         type Change = fn(&mut TransferShape);
-        let cases: [(Change, NotProvableReason); 6] = [
+        let cases: [(Change, NotProvableReason); 9] = [
             (
                 |s| s.has_recipient = false,
                 NotProvableReason::ContractCreation,
@@ -155,11 +219,133 @@ mod tests {
                 |s| s.recipient_is_precompile = true,
                 NotProvableReason::RecipientIsPrecompile,
             ),
+            (
+                |s| s.sender_is_recipient = true,
+                NotProvableReason::SenderIsRecipient,
+            ),
+            (
+                |s| s.coinbase_is_party = true,
+                NotProvableReason::CoinbaseIsParty,
+            ),
+            (
+                |s| s.empties_sender_balance = true,
+                NotProvableReason::EmptiesBalance,
+            ),
         ];
         for (change, reason) in cases {
             let mut shape = transfer();
             change(&mut shape);
             assert_eq!(classify(&shape), Provability::NotProvable { reason });
         }
+    }
+
+    #[test]
+    fn a_self_transfer_is_not_provable() {
+        let mut shape = transfer();
+        shape.sender_is_recipient = true;
+        assert_eq!(
+            classify(&shape),
+            Provability::NotProvable {
+                reason: NotProvableReason::SenderIsRecipient
+            }
+        );
+        assert_eq!(
+            NotProvableReason::SenderIsRecipient.to_string(),
+            "sender is the recipient"
+        );
+    }
+
+    #[test]
+    fn a_transfer_touching_the_coinbase_is_not_provable() {
+        let mut shape = transfer();
+        shape.coinbase_is_party = true;
+        assert_eq!(
+            classify(&shape),
+            Provability::NotProvable {
+                reason: NotProvableReason::CoinbaseIsParty
+            }
+        );
+        assert_eq!(
+            NotProvableReason::CoinbaseIsParty.to_string(),
+            "the coinbase is the sender or the recipient"
+        );
+    }
+
+    #[test]
+    fn emptying_the_senders_balance_is_not_provable() {
+        let mut shape = transfer();
+        shape.empties_sender_balance = true;
+        assert_eq!(
+            classify(&shape),
+            Provability::NotProvable {
+                reason: NotProvableReason::EmptiesBalance
+            }
+        );
+        assert_eq!(
+            NotProvableReason::EmptiesBalance.to_string(),
+            "the sender's balance becomes exactly zero (leaf deletion is not yet provable)"
+        );
+    }
+
+    #[test]
+    fn the_first_reason_in_the_documented_order_wins() {
+        // Each row turns on its reason and every later one: the verdict must be the row's reason.
+        type Change = fn(&mut TransferShape);
+        let order: [(Change, NotProvableReason); 5] = [
+            (
+                |s| s.recipient_has_code = true,
+                NotProvableReason::RecipientHasCode,
+            ),
+            (
+                |s| s.sender_is_recipient = true,
+                NotProvableReason::SenderIsRecipient,
+            ),
+            (
+                |s| s.coinbase_is_party = true,
+                NotProvableReason::CoinbaseIsParty,
+            ),
+            (
+                |s| s.empties_sender_balance = true,
+                NotProvableReason::EmptiesBalance,
+            ),
+            (|s| s.success = false, NotProvableReason::NotSuccessful),
+        ];
+        for first in 0..order.len() {
+            let mut shape = transfer();
+            for (change, _) in &order[first..] {
+                change(&mut shape);
+            }
+            assert_eq!(
+                classify(&shape),
+                Provability::NotProvable {
+                    reason: order[first].1
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn reasons_keep_their_serde_names() {
+        // Stored and shipped verdicts name reasons; appending variants must not rename old ones.
+        let names: Vec<String> = NotProvableReason::ALL
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap_or_default())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "\"NotIncluded\"",
+                "\"ContractCreation\"",
+                "\"HasCalldata\"",
+                "\"RecipientHasCode\"",
+                "\"SenderHasCode\"",
+                "\"HasAccessList\"",
+                "\"NotSuccessful\"",
+                "\"RecipientIsPrecompile\"",
+                "\"SenderIsRecipient\"",
+                "\"CoinbaseIsParty\"",
+                "\"EmptiesBalance\"",
+            ]
+        );
     }
 }

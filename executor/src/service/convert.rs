@@ -362,6 +362,9 @@ fn reason_to_proto(reason: NotProvableReason) -> proto::NotProvableReason {
         NotProvableReason::HasAccessList => proto::NotProvableReason::HasAccessList,
         NotProvableReason::NotSuccessful => proto::NotProvableReason::NotSuccessful,
         NotProvableReason::RecipientIsPrecompile => proto::NotProvableReason::RecipientIsPrecompile,
+        NotProvableReason::SenderIsRecipient => proto::NotProvableReason::SenderIsRecipient,
+        NotProvableReason::CoinbaseIsParty => proto::NotProvableReason::CoinbaseIsParty,
+        NotProvableReason::EmptiesBalance => proto::NotProvableReason::EmptiesBalance,
     }
 }
 
@@ -376,6 +379,9 @@ fn reason_from_proto(reason: i32) -> FieldResult<NotProvableReason> {
         Ok(P::HasAccessList) => NotProvableReason::HasAccessList,
         Ok(P::NotSuccessful) => NotProvableReason::NotSuccessful,
         Ok(P::RecipientIsPrecompile) => NotProvableReason::RecipientIsPrecompile,
+        Ok(P::SenderIsRecipient) => NotProvableReason::SenderIsRecipient,
+        Ok(P::CoinbaseIsParty) => NotProvableReason::CoinbaseIsParty,
+        Ok(P::EmptiesBalance) => NotProvableReason::EmptiesBalance,
         Ok(P::Unspecified) | Err(_) => {
             return Err(FieldError::new(
                 "blocks.transactions.provability.reason",
@@ -869,6 +875,14 @@ pub(crate) fn error_from_status(status: &tonic::Status) -> ExecutorError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_not_provable_reason_survives_the_proto_round_trip() {
+        for reason in NotProvableReason::ALL {
+            let wire = reason_to_proto(reason) as i32;
+            assert_eq!(reason_from_proto(wire).unwrap(), reason);
+        }
+    }
 
     #[test]
     fn batch_level_errors_survive_the_status_round_trip() {

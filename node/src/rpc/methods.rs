@@ -453,6 +453,18 @@ async fn provability(
         access_list_len: tx.tx.access_list().map_or(0, |l| l.len()),
         sender_has_code: !sender_code.is_empty(),
         recipient_has_code: !recipient_code.is_empty(),
+        sender_is_recipient: recipient == Some(tx.sender),
+        // The configured sequencer's coinbase (an unparsable one stops the sequencer at start, so
+        // no batch would carry it).
+        coinbase_is_party: ctx
+            .config
+            .sequencer
+            .coinbase
+            .parse::<alloy_primitives::Address>()
+            .is_ok_and(|coinbase| coinbase == tx.sender || recipient == Some(coinbase)),
+        // Depends on the effective gas price the sequencer picks, unknown before execution: the
+        // executor judges it when the transaction runs.
+        empties_sender_balance: false,
     };
     Ok(match classify(&shape) {
         zknode_executor::execution::Provability::Provable => Ok(()),
