@@ -30,6 +30,10 @@ pub enum ProverError {
     #[error("the trace does not satisfy the constraints: {0}")]
     Unsatisfied(String),
 
+    /// A batch witness the batch AIR cannot turn into a trace (inconsistent, or a case this rung
+    /// does not prove); the message names the access or transaction.
+    #[error("invalid batch witness: {0}")]
+    InvalidWitness(String),
     /// starky's own prover returned an error.
     #[error("starky prover failed: {0}")]
     Starky(String),

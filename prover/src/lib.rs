@@ -31,6 +31,7 @@
 //! Unlike starky, the proof does not depend on the thread count: the proof-of-work search returns the
 //! smallest witness (what starky returns on one thread), so no single-threaded pool is needed.
 
+pub mod batch;
 pub mod codec;
 pub mod commit;
 pub mod error;

@@ -71,3 +71,31 @@ fn fibonacci_wide_and_lookups_on_wgpu() {
         "wgpu lookups 2^8",
     );
 }
+
+#[test]
+fn batch_air_on_wgpu() {
+    use zknode_prover::batch::{generate_trace, BatchAir};
+    let Some(backend) = backend() else { return };
+    let chain = zknode_fixtures::load_named("chain").expect("fixture chain");
+    let (_, witness) = zknode_fixtures::execute(&chain, 0).expect("replays");
+    let batch = &chain.batches[0];
+    let values = zknode_executor::BatchPublicValues {
+        chain_id: chain.chain_id,
+        fork_id: chain.fork_id,
+        old_batch_number: 0,
+        new_batch_number: 1,
+        old_state_root: batch.old_state_root,
+        new_state_root: batch.new_state_root,
+        ..Default::default()
+    };
+    let trace = generate_trace(&witness, &values).expect("trace");
+    let config = starky::config::StarkConfig::standard_fast_config();
+    assert_identical(
+        &backend,
+        BatchAir,
+        &config,
+        &trace.columns,
+        &trace.public_inputs,
+        "wgpu batch AIR, 1 transfer",
+    );
+}
