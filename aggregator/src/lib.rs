@@ -19,6 +19,7 @@ pub mod chain_stark;
 pub mod circuits;
 pub mod error;
 pub mod params;
+pub mod pipeline;
 pub mod proof;
 pub mod prover;
 pub mod verifier;
@@ -45,4 +46,7 @@ pub type F = GoldilocksField;
 pub trait BatchStark: Stark<F, D> + Copy + Send + Sync + std::fmt::Debug + 'static {
     /// A stable, versioned name; part of the circuit cache key, so change it when the AIR changes.
     const NAME: &'static str;
+    /// Where the STARK's public inputs hold a 4-element transfer commitment, if they do. The batch
+    /// circuit then requires `new_acc_input_hash = pipeline::stand_in_acc_input_hash(old, commitment)`.
+    const TRANSFER_COMMITMENT: Option<usize> = None;
 }

@@ -7,7 +7,10 @@
 //! shape. The wrap circuit verifies a plonky2 proof, as the aggregation circuit does, so it uses the
 //! same gates and is padded to the same degree and public-input count.
 
+use plonky2::field::types::Field;
 use plonky2::gates::noop::NoopGate;
+use plonky2::hash::hashing::PlonkyPermutation;
+use plonky2::hash::poseidon::{PoseidonHash, PoseidonPermutation};
 use plonky2::iop::target::Target;
 use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
@@ -67,6 +70,25 @@ impl BatchStarkCircuit {
         for range in layout::LIMB_RANGES {
             for &limb in &values[range] {
                 builder.range_check(limb, 32);
+            }
+        }
+        if let Some(start) = S::TRANSFER_COMMITMENT {
+            // new_acc_input_hash = Poseidon(old_acc_input_hash words ‖ transfer commitment), as a
+            // bytes32 of elements 3..0 (see pipeline::stand_in_acc_input_hash).
+            let pis = &target.public_inputs;
+            let inputs: Vec<Target> = pis[layout::OLD_ACC_INPUT_HASH]
+                .iter()
+                .chain(&pis[start..start + 4])
+                .copied()
+                .collect();
+            let permuted = builder.permute::<PoseidonHash>(PoseidonPermutation::new(inputs));
+            let out = permuted.squeeze();
+            let new_words = &pis[layout::NEW_ACC_INPUT_HASH];
+            for (k, &element) in out.iter().take(4).enumerate() {
+                let high = new_words[2 * (3 - k)];
+                let low = new_words[2 * (3 - k) + 1];
+                let composed = builder.mul_const_add(F::from_canonical_u64(1 << 32), high, low);
+                builder.connect(composed, element);
             }
         }
         builder.register_public_inputs(values);
