@@ -3,6 +3,9 @@
 /// Everything the node library can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
+    /// `zknode prove` could not prove or verify (the message says which step).
+    #[error("prove: {0}")]
+    Prove(String),
     /// A configuration file, variable or flag that cannot be used.
     #[error("configuration: {0}")]
     Config(String),

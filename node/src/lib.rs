@@ -10,6 +10,7 @@ pub mod executor;
 pub mod genesis;
 pub mod metrics;
 pub mod pool;
+pub mod prove;
 pub mod rpc;
 pub mod sequencer;
 pub mod state;

@@ -5,6 +5,7 @@
 //! zknode run --components rpc,sequencer        # any set of roles, from config/env/flags
 //! zknode run --components executor             # the executor's gRPC service alone
 //! zknode migrate | config                      # apply migrations | print the effective config
+//! zknode prove --batches 1..3                  # prove fixture batches, aggregate, verify
 //! ```
 //!
 //! Configuration: defaults (or `dev`'s), then `--config FILE` (TOML), then `ZKNODE_SECTION_KEY`
@@ -43,6 +44,44 @@ fn cli() -> Command {
         .subcommand(
             Command::new("dev")
                 .about("Run the whole chain on this host: local PostgreSQL, funded dev accounts"),
+        )
+        .subcommand(
+            Command::new("prove")
+                .about(
+                    "Prove fixture batches end to end (execute, batch STARK, batch circuit), \
+                     aggregate them and verify the aggregate",
+                )
+                .arg(
+                    Arg::new("fixture")
+                        .long("fixture")
+                        .value_name("FILE")
+                        .help("Fixture chain (default: fixtures/batches/chain.json)"),
+                )
+                .arg(
+                    Arg::new("batches")
+                        .long("batches")
+                        .value_name("FIRST..LAST|N|all")
+                        .default_value("1..3")
+                        .help("Batch numbers to prove, inclusive (the chain: 1, 10, 100, 1000 transfers)"),
+                )
+                .arg(
+                    Arg::new("backend")
+                        .long("backend")
+                        .value_name("auto|cpu|gpu")
+                        .help("Kernel backend [env: ZKNODE_BACKEND] (default auto)"),
+                )
+                .arg(
+                    Arg::new("circuit-cache")
+                        .long("circuit-cache")
+                        .value_name("DIR")
+                        .help("Aggregation circuit cache (default ~/.cache/zknode/circuits)"),
+                )
+                .arg(
+                    Arg::new("proof-out")
+                        .long("proof-out")
+                        .value_name("FILE")
+                        .help("Write the aggregate proof here"),
+                ),
         )
         .subcommand(Command::new("config").about("Print the effective configuration as TOML"))
         .subcommand(Command::new("migrate").about("Apply the database migrations and exit"));
@@ -122,6 +161,113 @@ fn announce(endpoints: &supervisor::Endpoints) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `FIRST..LAST`, `FIRST..=LAST`, `N` or `all` (of `count` batches).
+fn parse_batches(text: &str, count: u64) -> anyhow::Result<(u64, u64)> {
+    let text = text.trim();
+    if text == "all" {
+        return Ok((1, count));
+    }
+    let (first, last) = match text.split_once("..") {
+        Some((a, b)) => (a.trim(), b.trim().trim_start_matches('=')),
+        None => (text, text),
+    };
+    let first: u64 = first
+        .parse()
+        .with_context(|| format!("batch number {first:?}"))?;
+    let last: u64 = last
+        .parse()
+        .with_context(|| format!("batch number {last:?}"))?;
+    Ok((first, last))
+}
+
+fn prove(sub: &ArgMatches) -> anyhow::Result<()> {
+    use zknode_node::prove::{prove_fixture, ProveEvent, ProveOptions};
+    let fixture = sub
+        .get_one::<String>("fixture")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| zknode_fixtures::chain_path(zknode_fixtures::STANDARD_NAME));
+    let chain = zknode_fixtures::load(&fixture)
+        .with_context(|| format!("loading {}", fixture.display()))?;
+    let batches = sub
+        .get_one::<String>("batches")
+        .map_or("1..3", String::as_str);
+    let (first_batch, last_batch) = parse_batches(batches, chain.batches.len() as u64)?;
+    let backend = match sub.get_one::<String>("backend") {
+        Some(kind) => kind
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--backend: {e}"))?,
+        None => zknode_kernels::BackendKind::from_env()?,
+    };
+    let circuit_cache = match sub.get_one::<String>("circuit-cache") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => std::path::PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| ".".into()))
+            .join(".cache/zknode/circuits"),
+    };
+    let options = ProveOptions {
+        fixture,
+        first_batch,
+        last_batch,
+        backend,
+        circuit_cache,
+        proof_out: sub
+            .get_one::<String>("proof-out")
+            .map(std::path::PathBuf::from),
+    };
+    let mut out = std::io::stdout().lock();
+    let mut failed_write = None;
+    let summary = prove_fixture(&options, |event| {
+        let line = match event {
+            ProveEvent::Backend(backend) => format!("backend {backend}"),
+            ProveEvent::Circuits { loaded, took } => format!(
+                "circuits {} in {:.2?}",
+                if loaded { "loaded" } else { "built" },
+                took
+            ),
+            ProveEvent::Executed { batch, transfers, took } => {
+                format!("batch {batch}: executed {transfers} transfers in {took:.2?}")
+            }
+            ProveEvent::Proved {
+                batch,
+                transfers,
+                writes,
+                rows_used,
+                degree_bits,
+                trace,
+                stark,
+                batch_circuit,
+            } => format!(
+                "batch {batch}: proved {transfers} transfers ({writes} tree writes, {rows_used} rows \
+                 of 2^{degree_bits}): trace {trace:.2?}, STARK {stark:.2?}, batch circuit \
+                 {batch_circuit:.2?}"
+            ),
+            ProveEvent::Aggregated { batches, took } => {
+                format!("aggregated {batches} batch proofs in {took:.2?}")
+            }
+            ProveEvent::Verified { values, took, proof_bytes } => format!(
+                "verified in {took:.2?}: batches {}..={}, state root {} -> {}, acc input hash \
+                 0x{}, proof {proof_bytes} bytes",
+                values.old_batch_number + 1,
+                values.new_batch_number,
+                values.old_state_root,
+                values.new_state_root,
+                values
+                    .new_acc_input_hash
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            ),
+        };
+        if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+            failed_write.get_or_insert(e);
+        }
+    })?;
+    if let Some(e) = failed_write {
+        return Err(e.into());
+    }
+    writeln!(out, "ok in {:.2?}", summary.total)?;
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -169,6 +315,7 @@ fn main() -> anyhow::Result<()> {
                 run(config, &components, Some(genesis)).await
             })
         }
+        Some(("prove", sub)) => prove(sub),
         Some(("config", _)) => {
             let config = load_config(&matches, Config::default())?;
             let text = toml::to_string_pretty(&config).context("serialising the configuration")?;
