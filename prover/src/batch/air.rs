@@ -98,8 +98,7 @@ pub fn eval<C: Cx<F> + ?Sized>(cx: &mut C, l: &[C::V], n: &[C::V], pi: &[C::V]) 
     let next_in_seg = cx.sum(&[n[VALUE], n[LEAF], n[BRANCH]]);
     let seg_regs = ROLE
         .chain(TERM_K_A..=SPLIT)
-        .chain(KEY_REG)
-        .chain(OTHER_VALUE_HASH);
+        .chain(KEY_REG.start..SEGMENT_END);
     for c in seg_regs {
         let d = cx.sub(n[c], l[c]);
         cx.gated_transition(next_in_seg, d);
@@ -165,6 +164,16 @@ pub fn eval<C: Cx<F> + ?Sized>(cx: &mut C, l: &[C::V], n: &[C::V], pi: &[C::V]) 
     }
     for i in 0..8 {
         cx.gated(key_not_block, l[in_b(i)]);
+    }
+    // The other key's deep remaining key, as bytes, and its top 16 bits.
+    for j in 0..4 {
+        let bytes: Vec<_> = (0..8).map(|k| l[BYTES.start + 8 * j + k]).collect();
+        let composed = cx.compose(&bytes, 8);
+        let d = cx.sub(l[OTHER_DEEP.start + j], composed);
+        cx.gated(key, d);
+        let top = cx.compose(&bytes[6..], 8);
+        let d = cx.sub(l[TOP_OTHER.start + j], top);
+        cx.gated(key, d);
     }
 
     cx.section("value rows");
@@ -269,6 +278,21 @@ pub fn eval<C: Cx<F> + ?Sized>(cx: &mut C, l: &[C::V], n: &[C::V], pi: &[C::V]) 
         for j in 9..12 {
             cx.gated(g, l[input(lane, j)]);
         }
+    }
+    // Remaining keys at the leaf depth: the key's as bytes with its top 16 bits, the other's from
+    // its register; the shifts start at 1.
+    for j in 0..4 {
+        let bytes: Vec<_> = (0..8).map(|k| l[BYTES.start + 8 * j + k]).collect();
+        let composed = cx.compose(&bytes, 8);
+        let d = cx.sub(l[RKEY.start + j], composed);
+        cx.gated(leaf, d);
+        let top = cx.compose(&bytes[6..], 8);
+        let d = cx.sub(l[TOP_KEY.start + j], top);
+        cx.gated(leaf, d);
+        let d = cx.sub(l[RKEY_OTHER.start + j], l[OTHER_DEEP.start + j]);
+        cx.gated(leaf, d);
+        let d = cx.sub(l[SHIFT.start + j], one);
+        cx.gated(leaf, d);
     }
     // Another key's leaf at the same depth (no split) has another remaining key.
     let mut differs = zero;
@@ -386,12 +410,35 @@ pub fn eval<C: Cx<F> + ?Sized>(cx: &mut C, l: &[C::V], n: &[C::V], pi: &[C::V]) 
         }
         let d = cx.sub(n[POS.start + j], l[POS.start + (j + 1) % 4]);
         cx.gated_transition(next_branch, d);
+        let doubled = cx.mul(p, l[SHIFT.start + j]);
+        let mut d = cx.sub(n[SHIFT.start + j], l[SHIFT.start + j]);
+        d = cx.sub(d, doubled);
+        cx.gated_transition(next_branch, d);
     }
     // The root: level 0, the full key, the current state root.
     let root = l[IS_ROOT];
     let d = cx.sub(l[POS.start], one);
     cx.gated(root, d);
     for j in 0..4 {
+        // The bits consumed from element j (log2 of the shift, at most 16) are zero at the top of
+        // both deep remaining keys: top · shift < 2^16, and shift ≤ 2^16.
+        let shift = l[SHIFT.start + j];
+        for (k, value) in [
+            cx.mul(l[TOP_KEY.start + j], shift),
+            cx.mul(l[TOP_OTHER.start + j], shift),
+            cx.sub(shift, one),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let pair = [
+                l[BYTES.start + 8 * k + 2 * j],
+                l[BYTES.start + 8 * k + 2 * j + 1],
+            ];
+            let composed = cx.compose(&pair, 8);
+            let d = cx.sub(value, composed);
+            cx.gated(root, d);
+        }
         let d = cx.sub(l[RKEY.start + j], l[KEY_REG.start + j]);
         cx.gated(root, d);
         let d = cx.sub(l[NODE_A.start + j], l[ROOT.start + j]);

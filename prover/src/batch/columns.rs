@@ -101,10 +101,22 @@ pub const SPLIT: usize = TERM_E_B + 1;
 pub const KEY_REG: Range<usize> = SPLIT + 1..SPLIT + 5;
 /// Value hash of the other key's leaf.
 pub const OTHER_VALUE_HASH: Range<usize> = KEY_REG.end..KEY_REG.end + 4;
+/// The other key's remaining key at the leaf depth (bytes on the KEY row).
+pub const OTHER_DEEP: Range<usize> = OTHER_VALUE_HASH.end..OTHER_VALUE_HASH.end + 4;
+/// Top 16 bits of each element of the key's remaining key at the leaf depth (LEAF row bytes) and
+/// of [`OTHER_DEEP`] (KEY row bytes): the root row checks that the bits the path consumed from each
+/// element are zero there, which makes the path bits the keys' true bits rather than a solution
+/// modulo p.
+pub const TOP_KEY: Range<usize> = OTHER_DEEP.end..OTHER_DEEP.end + 4;
+pub const TOP_OTHER: Range<usize> = TOP_KEY.end..TOP_KEY.end + 4;
+/// Segment registers: [`ROLE`] up to here.
+pub const SEGMENT_END: usize = TOP_OTHER.end;
 
 // Per-row path columns.
+/// `2^(bits consumed from each key element between the leaf depth and this row)`.
+pub const SHIFT: Range<usize> = SEGMENT_END..SEGMENT_END + 4;
 /// The key's remaining key at this row's depth.
-pub const RKEY: Range<usize> = OTHER_VALUE_HASH.end..OTHER_VALUE_HASH.end + 4;
+pub const RKEY: Range<usize> = SHIFT.end..SHIFT.end + 4;
 /// The other key's remaining key at this row's depth.
 pub const RKEY_OTHER: Range<usize> = RKEY.end..RKEY.end + 4;
 /// One-hot: which key element this level's path bit comes from (level mod 4).
@@ -193,5 +205,22 @@ pub enum Role {
 /// Gas a native transfer uses (intrinsic gas; no calldata, no access list).
 pub const TRANSFER_GAS: u64 = 21_000;
 
+/// Deepest path the AIR proves: each key element gives at most 16 path bits, the range its top
+/// two bytes check.
+pub const MAX_PATH_DEPTH: usize = 64;
+
 /// Elements of a transfer record: 4 absorptions of 8 (see [`super::record`]).
 pub const RECORD_LEN: usize = 32;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_is_dense_and_documented_width_holds() {
+        assert_eq!(LANE_WIDTH, 240);
+        assert_eq!(KEY, 2 * LANE_WIDTH);
+        // README/ARCHITECTURE quote the width; change them together.
+        assert_eq!(NUM_COLUMNS, 681);
+    }
+}

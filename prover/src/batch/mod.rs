@@ -29,9 +29,11 @@
 //! - Reads are not proven (they change no root): in particular "the recipient has no code".
 //! - The sender's up-front check `balance ≥ amount + gas_limit · price` is not proven; the debit of
 //!   `amount + gas_used · price` is, with gas_used fixed at 21000.
-//! - Path bits are checked modulo p, not as integers: a prover could insert a *new* leaf at a path
-//!   other than its key's (an existing leaf cannot be moved or forged, and no value can be created:
-//!   such a leaf is unreachable).
+//! - Paths are at most 64 levels deep (16 bits of each key element; deeper paths are refused). The
+//!   path bits are the keys' true bits because the root row checks that the deep remaining keys
+//!   (as bytes) have zeros where the path consumed bits; the argument needs each key element at or
+//!   above 2^64 − p (about 2^32), which a key (a Poseidon digest) misses with probability 2^-32 per
+//!   element — and a key that misses it could only misplace its own leaf.
 //! - Leaf deletion (a balance becoming zero) and trees of fewer than two leaves are refused by the
 //!   witness generator.
 

@@ -210,7 +210,7 @@ struct Builder {
 const CARRIED: [std::ops::Range<usize>; 4] = [
     ROOT.start..COUNT.end,
     FROM.start..NONZERO_INV.end,
-    ROLE.start..OTHER_VALUE_HASH.end,
+    ROLE.start..SEGMENT_END,
     0..0,
 ];
 
@@ -362,7 +362,7 @@ fn build(
         b.lanes_zero(&mut row);
         row[PAD] = F::ONE;
         row[BOUNDARY] = F::ONE;
-        row[ROLE.start..OTHER_VALUE_HASH.end].fill(F::ZERO);
+        row[ROLE.start..SEGMENT_END].fill(F::ZERO);
         row[ACTIVE] = F::ZERO;
         b.push(row);
     }
@@ -448,7 +448,7 @@ fn tx_rows(b: &mut Builder, transfer: &Transfer) {
     }
     regs[ACTIVE] = F::ONE;
     // Outside segments the segment registers are zero.
-    regs[ROLE.start..OTHER_VALUE_HASH.end].fill(F::ZERO);
+    regs[ROLE.start..SEGMENT_END].fill(F::ZERO);
 
     let commit: [F; 4] = std::array::from_fn(|j| regs[COMMIT.start + j]);
     let rec = |range: std::ops::Range<usize>| -> [F; 8] {
@@ -529,6 +529,11 @@ fn segment(b: &mut Builder, index: usize, access: &TreeAccess, role: Role) -> Re
     if depth == 0 {
         return Err(err("a tree with fewer than two leaves is not supported"));
     }
+    if depth > MAX_PATH_DEPTH {
+        return Err(err(
+            "a path deeper than 64 levels is not provable by this rung",
+        ));
+    }
     let term_a = terminal(&key, depth_a, &old_proof.terminal);
     let term_b = terminal(&key, depth_b, &new_proof.terminal);
     let split = depth_a < depth_b;
@@ -592,7 +597,7 @@ fn segment(b: &mut Builder, index: usize, access: &TreeAccess, role: Role) -> Re
     // KEY row.
     let mut row = b.row();
     row[KEY] = F::ONE;
-    row[ROLE.start..OTHER_VALUE_HASH.end].fill(F::ZERO);
+    row[ROLE.start..SEGMENT_END].fill(F::ZERO);
     row[ROLE.start + role as usize] = F::ONE;
     let flag = |t: Terminal, k: usize, l: usize, e: usize, row: &mut [F]| {
         let c = match t {
@@ -607,6 +612,14 @@ fn segment(b: &mut Builder, index: usize, access: &TreeAccess, role: Role) -> Re
     row[SPLIT] = if split { F::ONE } else { F::ZERO };
     if let Some((_, value_hash)) = other {
         set(&mut row, OTHER_VALUE_HASH.start, &digest_f(&value_hash));
+    }
+    let rkey = key.remaining(depth);
+    let other_deep = other.map_or(EMPTY, |(k, _)| k.remaining(depth));
+    set(&mut row, OTHER_DEEP.start, &digest_f(&other_deep));
+    set_bytes(&mut row, 0, &other_deep, 8);
+    for j in 0..4 {
+        row[TOP_KEY.start + j] = f(rkey[j] >> 48);
+        row[TOP_OTHER.start + j] = f(other_deep[j] >> 48);
     }
     if role == Role::Block {
         row[BOUNDARY] = F::ONE;
@@ -678,10 +691,12 @@ fn segment(b: &mut Builder, index: usize, access: &TreeAccess, role: Role) -> Re
     // LEAF row.
     let other_key = other.map(|(k, _)| k);
     let other_hash = other.map_or([F::ZERO; 4], |(_, h)| digest_f(&h));
-    let rkey = key.remaining(depth);
-    let rkey_other = other_key.map_or(EMPTY, |k| k.remaining(depth));
+    let rkey_other = other_deep;
     let mut row = b.row();
     row[LEAF] = F::ONE;
+    set_bytes(&mut row, 0, &rkey, 8);
+    row[SHIFT].fill(F::ONE);
+    let mut shift = [1u64; 4];
     set(&mut row, RKEY.start, &digest_f(&rkey));
     set(&mut row, RKEY_OTHER.start, &digest_f(&rkey_other));
     row[POS.start + depth % 4] = F::ONE;
@@ -729,6 +744,18 @@ fn segment(b: &mut Builder, index: usize, access: &TreeAccess, role: Role) -> Re
         row[ZONE_FIRST] = if zone_first { F::ONE } else { F::ZERO };
         row[ZONE_LAST] = if zone_last { F::ONE } else { F::ZERO };
         row[IS_ROOT] = if level == 0 { F::ONE } else { F::ZERO };
+        shift[level % 4] <<= 1;
+        set(&mut row, SHIFT.start, &shift.map(f));
+        if level == 0 {
+            for j in 0..4 {
+                let top_key = (rkey[j] >> 48) * shift[j];
+                let top_other = (other_deep[j] >> 48) * shift[j];
+                for (k, value) in [top_key, top_other, shift[j] - 1].into_iter().enumerate() {
+                    row[BYTES.start + 8 * k + 2 * j] = f(value & 0xff);
+                    row[BYTES.start + 8 * k + 2 * j + 1] = f((value >> 8) & 0xff);
+                }
+            }
+        }
         set(&mut row, RKEY.start, &digest_f(&key.remaining(level)));
         if zone {
             if let Some(k) = other_key {
