@@ -79,6 +79,16 @@ impl Sender {
         let known = response["error"]["message"]
             .as_str()
             .is_some_and(|m| m.contains("already known"));
+        // The pool keeps at most 64 nonces ahead of the chain: when the sender outruns the
+        // sequencer (a fast machine), that refusal is back-pressure, and the same nonce is sent
+        // again later.
+        let too_far_ahead = response["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nonce too high"));
+        if too_far_ahead {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            return false;
+        }
         if response.get("result").is_some() || known {
             if let Some(result) = response.get("result") {
                 assert_eq!(result.as_str().unwrap(), hash.to_string());
