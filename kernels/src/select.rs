@@ -112,6 +112,27 @@ impl AnyBackend {
         Self::open(BackendKind::from_env()?)
     }
 
+    /// This backend, or the CPU backend in place of a software adapter (Mesa's llvmpipe), which is
+    /// slower than the CPU backend: for callers whose `Auto` means "a GPU if the host has one" (the
+    /// prover), unlike the conformance suite, which wants whatever device there is. An adapter named
+    /// by `ZKNODE_WGPU_ADAPTER` is kept.
+    pub fn prefer_hardware(self) -> Self {
+        #[cfg(feature = "wgpu")]
+        if let Self::Wgpu { gpu, .. } = &self {
+            let adapter = gpu.adapter();
+            let named = std::env::var(crate::wgpu::ADAPTER_ENV).is_ok_and(|v| !v.is_empty());
+            if adapter.device_type == ::wgpu::DeviceType::Cpu && !named {
+                tracing::warn!(
+                    adapter = %adapter.name,
+                    "the only GPU adapter is a software renderer: using the CPU backend \
+                     (ZKNODE_BACKEND=gpu chooses it anyway)"
+                );
+                return Self::Cpu(CpuBackend::new());
+            }
+        }
+        self
+    }
+
     #[cfg(feature = "wgpu")]
     fn open_gpu(route_small_to_cpu: bool) -> Result<Self> {
         Ok(Self::Wgpu {

@@ -100,7 +100,10 @@ pub fn prove_fixture(
             options.first_batch, options.last_batch
         )));
     }
-    let backend = AnyBackend::open(options.backend).map_err(prove_error)?;
+    let mut backend = AnyBackend::open(options.backend).map_err(prove_error)?;
+    if options.backend == BackendKind::Auto {
+        backend = backend.prefer_hardware();
+    }
     report(ProveEvent::Backend(zknode_kernels::Backend::name(&backend)));
 
     let t = Instant::now();

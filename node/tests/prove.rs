@@ -87,3 +87,45 @@ fn bad_requests_fail_clearly() {
         "{stderr}"
     );
 }
+
+/// The same path with the kernels on the wgpu backend (Mesa's lavapipe in CI, a GPU elsewhere): the
+/// aggregate states the same roots. Without an adapter this fails when `ZKNODE_REQUIRE_GPU=1` (CI)
+/// and is skipped with a message otherwise, like the kernels' wgpu suite.
+#[test]
+fn proves_on_the_wgpu_backend() {
+    let output = Command::new(env!("CARGO_BIN_EXE_zknode"))
+        .args([
+            "prove",
+            "--backend",
+            "gpu",
+            "--batches",
+            "1..2",
+            "--circuit-cache",
+        ])
+        .arg(circuit_cache())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("zknode runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success()
+        && stderr.contains("unavailable")
+        && std::env::var("ZKNODE_REQUIRE_GPU").as_deref() != Ok("1")
+    {
+        eprintln!("skipped: no wgpu adapter: {stderr}");
+        return;
+    }
+    assert!(
+        output.status.success(),
+        "zknode prove --backend gpu failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("backend wgpu("), "{stdout}");
+    let chain = zknode_fixtures::load_named("chain").expect("fixture");
+    assert!(
+        stdout.contains(&format!(
+            "state root {} -> {}",
+            chain.genesis_root, chain.batches[1].new_state_root
+        )),
+        "{stdout}"
+    );
+}
