@@ -49,29 +49,14 @@ pub fn stand_in_acc_input_hash(old: &[u8; 32], commitment: &Digest) -> [u8; 32] 
     StateRoot(poseidon_hash(&words, commitment)).to_bytes32()
 }
 
-/// Time spent in each phase of one batch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BatchTimings {
-    /// Witness checks and trace generation.
-    pub trace: Duration,
-    /// The batch STARK proof.
-    pub stark: Duration,
-    /// Native verification of the STARK proof, the batch circuit and its wrap.
-    pub batch_circuit: Duration,
-}
-
-/// One proven batch.
+/// One proven batch: the STARK's report, its proof, and the batch circuit's proof.
 #[derive(Clone, Debug)]
 pub struct ProvenBatch {
-    pub values: BatchPublicValues,
-    pub transfer_commitment: Digest,
-    pub transfers: usize,
-    pub writes: usize,
-    pub rows_used: usize,
-    pub degree_bits: usize,
+    pub stark: ProvenBatchStark,
     pub stark_proof: BatchStarkProof,
     pub proof: AggregationProof,
-    pub timings: BatchTimings,
+    /// Native verification of the STARK proof, the batch circuit and its wrap.
+    pub batch_circuit_time: Duration,
 }
 
 /// The public values of a batch whose witness is `witness`, following `previous` (the values of the
@@ -142,7 +127,8 @@ pub fn prove_batch_stark<B: Backend>(
     ))
 }
 
-/// What [`prove_batch_stark`] reports besides the proof.
+/// What [`prove_batch_stark`] reports besides the proof: the batch's values and trace figures, and
+/// the time spent on witness checks and trace generation and on the STARK proof.
 #[derive(Clone, Debug)]
 pub struct ProvenBatchStark {
     pub values: BatchPublicValues,
@@ -166,19 +152,10 @@ pub fn prove_batch<B: Backend>(
     let started = Instant::now();
     let proof = circuits.prove_batch(&stark_proof)?;
     Ok(ProvenBatch {
-        values: stark.values,
-        transfer_commitment: stark.transfer_commitment,
-        transfers: stark.transfers,
-        writes: stark.writes,
-        rows_used: stark.rows_used,
-        degree_bits: stark.degree_bits,
+        stark,
         stark_proof,
         proof,
-        timings: BatchTimings {
-            trace: stark.trace_time,
-            stark: stark.stark_time,
-            batch_circuit: started.elapsed(),
-        },
+        batch_circuit_time: started.elapsed(),
     })
 }
 

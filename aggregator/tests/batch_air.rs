@@ -38,10 +38,16 @@ fn fixture_batches_aggregate_and_verify() {
         let proven = prove_batch(&circuits, &backend, witness, &previous).unwrap();
         eprintln!(
             "batch {}: {} transfers, 2^{} rows, {:?}",
-            proven.values.new_batch_number, proven.transfers, proven.degree_bits, proven.timings
+            proven.stark.values.new_batch_number,
+            proven.stark.transfers,
+            proven.stark.degree_bits,
+            proven.stark.stark_time
         );
-        assert_eq!(circuits.verify_batch(&proven.proof).unwrap(), proven.values);
-        previous = proven.values;
+        assert_eq!(
+            circuits.verify_batch(&proven.proof).unwrap(),
+            proven.stark.values
+        );
+        previous = proven.stark.values;
         proofs.push(proven.proof);
     }
     let started = Instant::now();

@@ -11,7 +11,7 @@ use zknode_aggregator::pipeline::{
     batch_air_params, genesis_values, next_public_values, prove_batch,
 };
 use zknode_aggregator::{AggregationProof, AggregatorCircuits, BatchPublicValues};
-use zknode_executor::execution::{Executor, ExecutorConfig, ProcessBatchRequest};
+use zknode_executor::execution::{Executor, ExecutorConfig};
 use zknode_fixtures::FixtureChain;
 use zknode_kernels::{AnyBackend, BackendKind};
 use zknode_prover::batch::BatchAir;
@@ -125,21 +125,16 @@ pub fn prove_fixture(
     let executor = open_executor(store.path(), &chain)?;
     let mut previous = genesis_values(chain.chain_id, chain.fork_id, chain.genesis_root);
     let mut proofs = Vec::new();
-    for batch in chain.batches.iter().take(options.last_batch as usize) {
+    for (index, batch) in chain
+        .batches
+        .iter()
+        .enumerate()
+        .take(options.last_batch as usize)
+    {
         let prove = batch.batch_number >= options.first_batch;
         let t = Instant::now();
-        let response = executor
-            .process_batch(&ProcessBatchRequest {
-                old_state_root: batch.old_state_root,
-                batch_data: batch.batch_data.clone(),
-                chain_id: chain.chain_id,
-                fork_id: chain.fork_id,
-                timestamp_limit: batch.timestamp_limit,
-                coinbase: chain.coinbase,
-                update_tree: true,
-                include_witness: true,
-            })
-            .map_err(prove_error)?;
+        let request = chain.request(index).map_err(fixture_error)?;
+        let response = executor.process_batch(&request).map_err(prove_error)?;
         if response.new_state_root != batch.new_state_root {
             return Err(NodeError::Prove(format!(
                 "batch {} executes to {}, the fixture expects {}",
@@ -164,15 +159,15 @@ pub fn prove_fixture(
         let proven = prove_batch(&circuits, &backend, &witness, &previous).map_err(prove_error)?;
         report(ProveEvent::Proved {
             batch: batch.batch_number,
-            transfers: proven.transfers,
-            writes: proven.writes,
-            rows_used: proven.rows_used,
-            degree_bits: proven.degree_bits,
-            trace: proven.timings.trace,
-            stark: proven.timings.stark,
-            batch_circuit: proven.timings.batch_circuit,
+            transfers: proven.stark.transfers,
+            writes: proven.stark.writes,
+            rows_used: proven.stark.rows_used,
+            degree_bits: proven.stark.degree_bits,
+            trace: proven.stark.trace_time,
+            stark: proven.stark.stark_time,
+            batch_circuit: proven.batch_circuit_time,
         });
-        previous = proven.values;
+        previous = proven.stark.values;
         proofs.push(proven.proof);
     }
 
