@@ -5,16 +5,14 @@
 
 mod common;
 
-use std::time::Duration;
-
 use alloy_primitives::{Address, Bytes, U256};
+use common::server::start;
 use common::{batch_bytes, initcode, kv_call, kv_runtime, sign, TxSpec, TxType, Wallet, CHAIN_ID};
-use tokio::sync::oneshot;
 use zknode_executor::execution::{
     CallBlock, CallRequest, CallResult, CallStatus, Counters, Executor, ExecutorConfig,
     GenesisAccount, ProcessBatchRequest, TxStatus,
 };
-use zknode_executor::service::{proto, serve_with_listener, ExecutorClient};
+use zknode_executor::service::{proto, ExecutorClient};
 use zknode_executor::{ExecutorError, StateRoot};
 
 const GWEI: u128 = 1_000_000_000;
@@ -356,39 +354,6 @@ fn a_call_agrees_with_executing_the_signed_transaction() {
     );
     // Rows depend on proof depths, which the block's own system writes shift a little.
     assert!(got.poseidon_rows > 0 && got.smt_rows > 0, "{got:?}");
-}
-
-struct Server {
-    url: String,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<zknode_executor::Result<()>>,
-}
-
-async fn start(executor: Executor) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve_with_listener(executor, listener, async move {
-        let _ = rx.await;
-    }));
-    Server {
-        url: format!("http://{addr}"),
-        shutdown: Some(tx),
-        task,
-    }
-}
-
-impl Server {
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(30), self.task)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

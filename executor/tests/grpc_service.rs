@@ -3,18 +3,21 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use alloy_consensus::{SignableTransaction, Signed, TxEip1559, TxEnvelope, TxLegacy};
 use alloy_primitives::{Address, Bytes, Signature, TxKind, U256};
-use tokio::sync::oneshot;
 use zknode_executor::batch_data::{encode_batch, BatchTransaction, DecodedBatch, L2BlockData};
 use zknode_executor::execution::{
     Executor, ExecutorConfig, GenesisAccount, ProcessBatchRequest, TxStatus,
 };
 use zknode_executor::service::proto;
-use zknode_executor::service::{serve_with_listener, ExecutorClient};
+use zknode_executor::service::ExecutorClient;
+
+use common::server::start;
 use zknode_executor::{ExecutorError, StateRoot};
 
 const CHAIN_ID: u64 = 1101;
@@ -149,40 +152,6 @@ fn executor_with_genesis(dir: &Path) -> (Executor, StateRoot) {
     let executor = Executor::open(dir, ExecutorConfig::default()).unwrap();
     let root = executor.set_genesis(&genesis()).unwrap();
     (executor, root)
-}
-
-/// A server on an ephemeral loopback port; dropping `shutdown` (or sending on it) stops it.
-struct Server {
-    url: String,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<zknode_executor::Result<()>>,
-}
-
-async fn start(executor: Executor) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve_with_listener(executor, listener, async move {
-        let _ = rx.await;
-    }));
-    Server {
-        url: format!("http://{addr}"),
-        shutdown: Some(tx),
-        task,
-    }
-}
-
-impl Server {
-    async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(30), self.task)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

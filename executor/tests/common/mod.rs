@@ -12,6 +12,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use zknode_executor::batch_data::{encode_batch, BatchTransaction, DecodedBatch, L2BlockData};
 
+pub mod server;
+
 pub const CHAIN_ID: u64 = 1001;
 
 /// A seeded RNG; the seed comes from `env_var` when set (to replay a failure) and is printed.
