@@ -72,23 +72,18 @@ impl Transfer {
     }
 }
 
-/// Absorbs one record into the commitment; returns the 4 intermediate digests (the last is the new
-/// commitment).
-pub fn absorb(commitment: &Digest, record: &[u64; RECORD_LEN]) -> [Digest; 4] {
-    let mut c = *commitment;
-    let mut steps = [[0u64; 4]; 4];
-    for (step, chunk) in steps.iter_mut().zip(record.chunks_exact(8)) {
+/// Absorbs one record into the commitment: the next commitment.
+pub fn absorb(commitment: &Digest, record: &[u64; RECORD_LEN]) -> Digest {
+    record.chunks_exact(8).fold(*commitment, |c, chunk| {
         let mut inputs = [0u64; 8];
         inputs.copy_from_slice(chunk);
-        c = poseidon_hash(&inputs, &c);
-        *step = c;
-    }
-    steps
+        poseidon_hash(&inputs, &c)
+    })
 }
 
 /// The commitment of an ordered transfer list.
 pub fn commitment(transfers: &[Transfer]) -> Digest {
     transfers
         .iter()
-        .fold([0u64; 4], |c, t| absorb(&c, &t.record())[3])
+        .fold([0u64; 4], |c, t| absorb(&c, &t.record()))
 }

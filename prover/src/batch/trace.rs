@@ -207,11 +207,11 @@ struct Builder {
     zero_lane: Vec<F>,
 }
 
-const CARRIED: [std::ops::Range<usize>; 4] = [
+/// Register columns: each row starts from the previous row's values.
+const CARRIED: [std::ops::Range<usize>; 3] = [
     ROOT.start..COUNT.end,
     FROM.start..NONZERO_INV.end,
     ROLE.start..SEGMENT_END,
-    0..0,
 ];
 
 impl Builder {
