@@ -161,11 +161,11 @@ fn announce(endpoints: &supervisor::Endpoints) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `FIRST..LAST`, `FIRST..=LAST`, `N` or `all` (of `count` batches).
-fn parse_batches(text: &str, count: u64) -> anyhow::Result<(u64, u64)> {
+/// `FIRST..LAST`, `FIRST..=LAST`, `N` or `all` (no last batch: the chain's last).
+fn parse_batches(text: &str) -> anyhow::Result<(u64, Option<u64>)> {
     let text = text.trim();
     if text == "all" {
-        return Ok((1, count));
+        return Ok((1, None));
     }
     let (first, last) = match text.split_once("..") {
         Some((a, b)) => (a.trim(), b.trim().trim_start_matches('=')),
@@ -177,7 +177,7 @@ fn parse_batches(text: &str, count: u64) -> anyhow::Result<(u64, u64)> {
     let last: u64 = last
         .parse()
         .with_context(|| format!("batch number {last:?}"))?;
-    Ok((first, last))
+    Ok((first, Some(last)))
 }
 
 fn prove(sub: &ArgMatches) -> anyhow::Result<()> {
@@ -186,12 +186,10 @@ fn prove(sub: &ArgMatches) -> anyhow::Result<()> {
         .get_one::<String>("fixture")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| zknode_fixtures::chain_path(zknode_fixtures::STANDARD_NAME));
-    let chain = zknode_fixtures::load(&fixture)
-        .with_context(|| format!("loading {}", fixture.display()))?;
     let batches = sub
         .get_one::<String>("batches")
         .map_or("1..3", String::as_str);
-    let (first_batch, last_batch) = parse_batches(batches, chain.batches.len() as u64)?;
+    let (first_batch, last_batch) = parse_batches(batches)?;
     let backend = match sub.get_one::<String>("backend") {
         Some(kind) => kind
             .parse()

@@ -23,9 +23,9 @@ use crate::error::NodeError;
 pub struct ProveOptions {
     /// The fixture chain file.
     pub fixture: PathBuf,
-    /// 1-based batch numbers, an inclusive range within the chain.
+    /// 1-based batch numbers, an inclusive range within the chain; no last batch: the chain's last.
     pub first_batch: u64,
-    pub last_batch: u64,
+    pub last_batch: Option<u64>,
     pub backend: BackendKind,
     /// Where the aggregation circuits are cached (built on first use, tens of seconds).
     pub circuit_cache: PathBuf,
@@ -89,15 +89,14 @@ pub fn prove_fixture(
     mut report: impl FnMut(ProveEvent),
 ) -> Result<ProveSummary, NodeError> {
     let started = Instant::now();
-    let chain = zknode_fixtures::load(&options.fixture).map_err(fixture_error)?;
+    let chain = zknode_fixtures::load(&options.fixture)
+        .map_err(|e| NodeError::Prove(format!("loading {}: {e}", options.fixture.display())))?;
     let count = chain.batches.len() as u64;
-    if options.first_batch < 1
-        || options.first_batch > options.last_batch
-        || options.last_batch > count
-    {
+    let last_batch = options.last_batch.unwrap_or(count);
+    if options.first_batch < 1 || options.first_batch > last_batch || last_batch > count {
         return Err(NodeError::Prove(format!(
-            "batches {}..={} are not within the chain's 1..={count}",
-            options.first_batch, options.last_batch
+            "batches {}..={last_batch} are not within the chain's 1..={count}",
+            options.first_batch
         )));
     }
     let mut backend = AnyBackend::open(options.backend).map_err(prove_error)?;
@@ -125,12 +124,7 @@ pub fn prove_fixture(
     let executor = open_executor(store.path(), &chain)?;
     let mut previous = genesis_values(chain.chain_id, chain.fork_id, chain.genesis_root);
     let mut proofs = Vec::new();
-    for (index, batch) in chain
-        .batches
-        .iter()
-        .enumerate()
-        .take(options.last_batch as usize)
-    {
+    for (index, batch) in chain.batches.iter().enumerate().take(last_batch as usize) {
         let prove = batch.batch_number >= options.first_batch;
         let t = Instant::now();
         let request = chain.request(index).map_err(fixture_error)?;
