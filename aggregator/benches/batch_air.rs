@@ -42,7 +42,7 @@ use zknode_benches::peak_heap::{measure, CountingAllocator};
 use zknode_executor::execution::{BatchWitness, Executor, ExecutorConfig};
 use zknode_kernels::{AnyBackend, Backend, BackendKind, CpuBackend, BACKEND_ENV};
 use zknode_prover::batch::columns::NUM_COLUMNS;
-use zknode_prover::batch::{commitment, generate_trace, BatchAir};
+use zknode_prover::batch::{commitment, generate_trace_with, BatchAir};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -279,12 +279,11 @@ fn main() {
             let runs = runs_for(chain.batches[i].transfers);
             for run in 0..runs {
                 let p = &mut phases[b][i];
-                // As `pipeline::prove_batch_stark`: transfers and their commitment first (the
-                // public values need it), then the trace with the final values.
+                // As `pipeline::prove_batch_stark`: the public values follow from the commitment.
                 let (trace, time, peak) = measure(|| {
-                    let transfers = zknode_prover::batch::trace::transfers(witness)?;
-                    let values = next_public_values(&before[i], witness, &commitment(&transfers));
-                    generate_trace(witness, &values)
+                    generate_trace_with(witness, |commitment| {
+                        next_public_values(&before[i], witness, commitment)
+                    })
                 });
                 let trace = trace.expect("trace");
                 p.trace.push(time, peak);

@@ -20,7 +20,7 @@ use zknode_executor::state::hash::poseidon_hash;
 use zknode_executor::state::Digest;
 use zknode_executor::{BatchPublicValues, StateRoot};
 use zknode_kernels::Backend;
-use zknode_prover::batch::{generate_trace, BatchAir};
+use zknode_prover::batch::{generate_trace_with, BatchAir};
 
 use crate::prover::BatchStarkProof;
 use crate::{AggregationProof, AggregatorCircuits, AggregatorParams, BatchStark, Result, C, D};
@@ -89,12 +89,10 @@ pub fn prove_batch_stark<B: Backend>(
     let started = Instant::now();
     let trace = {
         let _span = info_span!("batch_trace", transactions = witness.transactions.len()).entered();
-        // The commitment is needed for the public values, which the trace carries: compute the
-        // transfers first (cheap), then the trace with the final values.
-        let transfers = zknode_prover::batch::trace::transfers(witness)?;
-        let commitment = zknode_prover::batch::commitment(&transfers);
-        let values = next_public_values(previous, witness, &commitment);
-        generate_trace(witness, &values)?
+        // The accumulated input hash in the public values depends on the transfer commitment.
+        generate_trace_with(witness, |commitment| {
+            next_public_values(previous, witness, commitment)
+        })?
     };
     let trace_time = started.elapsed();
     let started = Instant::now();

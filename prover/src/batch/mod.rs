@@ -49,5 +49,6 @@ pub use air::{COMMITMENT_PI, NUM_PUBLIC_INPUTS};
 pub use record::{commitment, Transfer};
 pub use stark::BatchAir;
 pub use trace::{
-    check_witness, first_unsatisfied, generate_trace, generate_trace_unchecked, BatchTrace,
+    check_witness, first_unsatisfied, generate_trace, generate_trace_unchecked,
+    generate_trace_with, BatchTrace,
 };

@@ -144,8 +144,19 @@ fn role_of(access: &TreeAccess, transfer: &Transfer) -> Option<Role> {
 /// The trace and public inputs of a batch (checked first, see [`check_witness`]). `values` are the
 /// batch's public values; their state roots must be the witness's.
 pub fn generate_trace(witness: &BatchWitness, values: &BatchPublicValues) -> Result<BatchTrace> {
+    generate_trace_with(witness, |_| *values)
+}
+
+/// [`generate_trace`] for callers whose public values depend on the transfer commitment (the
+/// accumulated input hash does): `values_for` gets the commitment, computed once.
+pub fn generate_trace_with(
+    witness: &BatchWitness,
+    values_for: impl FnOnce(&Digest) -> BatchPublicValues,
+) -> Result<BatchTrace> {
     let transfers = transfers(witness)?;
     check_witness(witness, &transfers)?;
+    let commitment = commitment(&transfers);
+    let values = values_for(&commitment);
     if values.old_state_root != witness.old_state_root
         || values.new_state_root != witness.new_state_root
     {
@@ -153,7 +164,7 @@ pub fn generate_trace(witness: &BatchWitness, values: &BatchPublicValues) -> Res
             "the public values' state roots are not the witness's".to_string(),
         ));
     }
-    build(witness, &transfers, values, true)
+    build(witness, &transfers, commitment, &values, true)
 }
 
 /// The trace as the witness says, without semantic checks: for tests that try to prove what must
@@ -163,7 +174,7 @@ pub fn generate_trace_unchecked(
     transfers: &[Transfer],
     values: &BatchPublicValues,
 ) -> Result<BatchTrace> {
-    build(witness, transfers, values, false)
+    build(witness, transfers, commitment(transfers), values, false)
 }
 
 /// The terminal of a path, as the AIR sees it.
@@ -276,6 +287,7 @@ fn inverse_or_zero(x: F) -> F {
 fn build(
     witness: &BatchWitness,
     transfers: &[Transfer],
+    commitment: Digest,
     values: &BatchPublicValues,
     check: bool,
 ) -> Result<BatchTrace> {
@@ -388,7 +400,6 @@ fn build(
         .map(|c| PolynomialValues::new(rows.iter().skip(c).step_by(NUM_COLUMNS).copied().collect()))
         .collect();
 
-    let commitment = commitment(transfers);
     let mut public_inputs = values
         .to_field_elements()
         .map_err(|e| invalid(format!("public values: {e}")))?
